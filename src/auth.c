@@ -1,0 +1,335 @@
+/* Credentials. auth_check() is the one boundary between the FTP dialogue
+ * and the decision: it takes a user name and a password and answers
+ * yes (with the account to become) or no (with a reason for the log).
+ * It keeps no state between calls, so it can run in a separate process. */
+#include <crypt.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pwd.h>
+#include <shadow.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cellftpd.h"
+
+void
+wipe(void *p, size_t n)
+{
+	explicit_bzero(p, n);
+}
+
+int
+ct_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+static int
+sha256(const char *a, const char *b, unsigned char out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = ctx != NULL &&
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, a, strlen(a)) == 1 &&
+	    (b == NULL || EVP_DigestUpdate(ctx, b, strlen(b)) == 1) &&
+	    EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+/* ftpmgr: hex(SHA-256(password + salt)) */
+static int
+check_sha256_hex(const char *hex, const char *salt, const char *pass)
+{
+	unsigned char want[32], got[32];
+	int ok;
+
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+			return 0;
+		}
+		want[i] = (unsigned char)v;
+	}
+	ok = sha256(pass, salt != NULL ? salt : "", got) == 0 && ct_equal(want, got, 32);
+	wipe(got, sizeof got);
+	return ok;
+}
+
+static int
+check_crypt(const char *hash, const char *pass)
+{
+	static struct crypt_data data;	/* 32 KiB: not on the stack */
+	const char *out;
+	int ok;
+
+	memset(&data, 0, sizeof data);
+	out = crypt_rn(pass, hash, &data, sizeof data);
+	ok = out != NULL && out[0] != '*' && strlen(out) == strlen(hash) &&
+	    ct_equal(out, hash, strlen(hash));
+	wipe(&data, sizeof data);
+	return ok;
+}
+
+/* Plaintext: compare digests so that neither length nor content leaks. */
+static int
+check_plain(const char *want, const char *pass)
+{
+	unsigned char a[32], b[32];
+	int ok = sha256(want, NULL, a) == 0 && sha256(pass, NULL, b) == 0 &&
+	    ct_equal(a, b, 32);
+
+	wipe(a, sizeof a);
+	wipe(b, sizeof b);
+	return ok;
+}
+
+static int
+is_hex64(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdefABCDEF");
+
+	return n == 64 && s[n] == '\0';
+}
+
+/* The system's shadow entry: locked, expired and must-change refused. */
+static int
+check_shadow(const char *name, const char *pass, const char **reason)
+{
+	long today = (long)(time(NULL) / 86400);
+	struct spwd *sp = getspnam(name);
+
+	if (sp == NULL) {
+		*reason = "no shadow entry";
+		return 0;
+	}
+	if (sp->sp_pwdp == NULL || sp->sp_pwdp[0] == '!' || sp->sp_pwdp[0] == '*' ||
+	    sp->sp_pwdp[0] == '\0') {
+		*reason = "account locked or without a password";
+		return 0;
+	}
+	if (sp->sp_expire >= 0 && today >= sp->sp_expire) {
+		*reason = "account expired";
+		return 0;
+	}
+	if (sp->sp_lstchg == 0) {
+		*reason = "password must be changed first";
+		return 0;
+	}
+	if (sp->sp_max >= 0 && sp->sp_lstchg > 0 && today > sp->sp_lstchg + sp->sp_max) {
+		*reason = "password expired";
+		return 0;
+	}
+	if (!check_crypt(sp->sp_pwdp, pass)) {
+		*reason = "wrong password";
+		return 0;
+	}
+	return 1;
+}
+
+static int
+deny_listed(const char *file, const char *user)
+{
+	char buf[DENY_FILE_MAX + 1];
+	ssize_t n;
+	int fd, hit = 0;
+
+	if (file == NULL || (fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+		return 0;	/* the default /etc/ftpusers may be absent */
+	}
+	n = read(fd, buf, DENY_FILE_MAX);
+	close(fd);
+	if (n <= 0) {
+		return 0;
+	}
+	buf[n] = '\0';
+	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l != NULL && !hit;
+	    l = strtok_r(NULL, "\n", &save)) {
+		l += strspn(l, " \t");
+		l[strcspn(l, " \t\r#")] = '\0';
+		hit = strcmp(l, user) == 0;
+	}
+	return hit;
+}
+
+int
+auth_is_anonymous(const struct config *cfg, const char *user)
+{
+	return config_user(cfg, "anonymous") != NULL &&
+	    config_word_in(&cfg->srv.anonymous_names, user, 1);
+}
+
+static int
+set_str(char *dst, size_t size, const char *src)
+{
+	return snprintf(dst, size, "%s", src) >= (int)size ? -1 : 0;
+}
+
+/* Fill the account from a system entry; root and home are set by callers. */
+static int
+set_identity(struct account *a, const char *sysname)
+{
+	struct passwd *pw = getpwnam(sysname);
+
+	if (pw == NULL || set_str(a->sysname, sizeof a->sysname, sysname) != 0) {
+		return -1;
+	}
+	a->uid = pw->pw_uid;
+	a->gid = pw->pw_gid;
+	return 0;
+}
+
+static enum auth_result
+from_section(const struct config *cfg, const struct user_conf *u,
+    const char *pass, struct account *a, const char **reason)
+{
+	const char *sysname = u->system_user;
+	struct passwd *self;
+	char home[VPATH_MAX];
+
+	if (a->anonymous) {
+		/* any password */
+	} else if (u->password_hash != NULL && is_hex64(u->password_hash)) {
+		if (!check_sha256_hex(u->password_hash, u->password_salt, pass)) {
+			*reason = "wrong password";
+			return AUTH_FAIL;
+		}
+	} else if (u->password_hash != NULL) {
+		if (!check_crypt(u->password_hash, pass)) {
+			*reason = "wrong password";
+			return AUTH_FAIL;
+		}
+	} else if (u->password != NULL) {
+		if (!check_plain(u->password, pass)) {
+			*reason = "wrong password";
+			return AUTH_FAIL;
+		}
+	} else if (u->system_login) {
+		if (!check_shadow(u->name, pass, reason)) {
+			return AUTH_FAIL;
+		}
+	}
+	if (sysname == NULL && u->system_login) {
+		sysname = u->name;
+	}
+	if (sysname == NULL) {
+		self = getpwuid(geteuid());
+		sysname = a->change_identity ? "nobody" : self != NULL ? self->pw_name : NULL;
+	}
+	if (sysname == NULL || set_identity(a, sysname) != 0) {
+		*reason = "system_user not found";
+		return AUTH_ERROR;
+	}
+	if (u->root == NULL || set_str(a->root, sizeof a->root, u->root) != 0 ||
+	    path_normalize("/", u->home != NULL ? u->home : "/", home, sizeof home) != 0) {
+		*reason = "root or home not usable";
+		return AUTH_ERROR;
+	}
+	strcpy(a->home, home);
+	a->allow_write = u->allow_write;
+	a->umask = u->umask_set ? u->umask : cfg->srv.umask;
+	a->symlinks = u->symlinks;
+	return AUTH_OK;
+}
+
+/* ftpmgr's allUsers: a system account without a section. */
+static enum auth_result
+from_system(const struct config *cfg, const char *user, const char *pass,
+    struct account *a, const char **reason)
+{
+	struct passwd *pw = getpwnam(user);
+	int restricted;
+
+	if (pw == NULL) {
+		*reason = "unknown user";
+		return AUTH_FAIL;
+	}
+	if (pw->pw_uid == 0) {
+		*reason = "root may not log in";
+		return AUTH_FAIL;
+	}
+	if (!check_shadow(user, pass, reason)) {
+		return AUTH_FAIL;
+	}
+	pw = getpwnam(user);	/* getspnam may have reused the buffer */
+	if (pw == NULL || set_identity(a, user) != 0) {
+		*reason = "unknown user";
+		return AUTH_FAIL;
+	}
+	restricted = config_word_in(&cfg->srv.restricted_users, user, 0) ||
+	    config_word_in(&cfg->srv.restricted_users, "*", 0);
+	if (set_str(a->root, sizeof a->root, restricted ? pw->pw_dir : "/") != 0 ||
+	    set_str(a->home, sizeof a->home, restricted ? "/" : pw->pw_dir) != 0) {
+		*reason = "home directory path too long";
+		return AUTH_ERROR;
+	}
+	a->allow_write = WRITE_YES;	/* the kernel's permissions decide */
+	a->umask = cfg->srv.umask;
+	a->symlinks = SYMLINKS_CONTAIN;
+	return AUTH_OK;
+}
+
+enum auth_result
+auth_check(const struct config *cfg, const char *user, const char *pass,
+    struct account *out, const char **reason)
+{
+	const struct user_conf *u;
+
+	memset(out, 0, sizeof *out);
+	*reason = "unknown user";
+	if (set_str(out->login, sizeof out->login, user) != 0 || user[0] == '\0') {
+		return AUTH_FAIL;
+	}
+	out->change_identity = geteuid() == 0;
+	if (deny_listed(cfg->srv.deny_users_file, user)) {
+		*reason = "listed in deny_users_file";
+		return AUTH_FAIL;
+	}
+	if (auth_is_anonymous(cfg, user)) {
+		out->anonymous = 1;
+		return from_section(cfg, config_user(cfg, "anonymous"), pass, out, reason);
+	}
+	u = config_user(cfg, user);
+	if (u != NULL && strcmp(u->name, "anonymous") == 0) {
+		return AUTH_FAIL;	/* "anonymous" is not one of anonymous_names */
+	}
+	if (u != NULL) {
+		return from_section(cfg, u, pass, out, reason);
+	}
+	if (cfg->srv.all_users) {
+		return from_system(cfg, user, pass, out, reason);
+	}
+	return AUTH_FAIL;
+}
+
+/* yescrypt with libxcrypt's default cost */
+int
+auth_hash_password(const char *pass, char *out, size_t size)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *data = calloc(1, sizeof *data);
+	const char *h;
+	int rc = -1;
+
+	if (data == NULL) {
+		return -1;
+	}
+	if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt) != NULL) {
+		h = crypt_rn(pass, salt, data, sizeof *data);
+		if (h != NULL && h[0] != '*' && set_str(out, size, h) == 0) {
+			rc = 0;
+		}
+	}
+	wipe(data, sizeof *data);
+	free(data);
+	return rc;
+}

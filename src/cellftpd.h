@@ -1,0 +1,250 @@
+/* cellftpd: one FTP session per process. Declarations grouped by file. */
+#ifndef CELLFTPD_H
+#define CELLFTPD_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "limits.h"
+
+#define CELLFTPD_VERSION "0.1.0"
+
+#define PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Exit codes with fixed meanings. */
+enum {
+	EXIT_OK = 0,		/* session ended normally, -t found no error */
+	EXIT_CONFIG = 1,	/* configuration unusable (-t), or usage error */
+	EXIT_NOSOCKET = 2,	/* fd 0 is not a connected stream socket */
+	EXIT_FAILURE_ = 3,	/* the session ended on an internal error */
+};
+
+/* ---- config.c ---- */
+
+enum write_mode { WRITE_NO = 0, WRITE_YES, WRITE_UPLOAD };
+enum symlinks_mode { SYMLINKS_CONTAIN = 0, SYMLINKS_FOLLOW };
+enum log_mode { LOGTO_AUTO = 0, LOGTO_SYSLOG, LOGTO_JOURNAL, LOGTO_STDERR };
+
+struct wordlist {
+	char	**v;
+	size_t	  n;
+};
+
+struct cidr {
+	int	  family;		/* AF_INET or AF_INET6 */
+	uint8_t	  addr[16];
+	unsigned  prefix;		/* bits */
+};
+
+struct pasv_rule {
+	int	  is_default;
+	struct cidr net;
+	char	 *target;		/* address or host name */
+	int	  line;
+};
+
+/* Values of one [user NAME] section. "set" marks what the file gave. */
+struct user_conf {
+	char	 *name;
+	char	 *password_hash;
+	char	 *password_salt;
+	char	 *password;
+	int	  system_login;
+	char	 *system_user;
+	char	 *root;
+	char	 *home;
+	int	  allow_write;		/* enum write_mode */
+	unsigned  umask;
+	int	  umask_set;
+	int	  symlinks;		/* enum symlinks_mode */
+	int	  line;			/* of the section header */
+	int	  key_line[16];		/* line of each key, by table index */
+};
+
+struct server_conf {
+	char	 *banner;
+	unsigned  pasv_lo, pasv_hi;
+	char	 *passive_address;
+	int	  active_mode;
+	struct wordlist anonymous_names;
+	int	  all_users;
+	struct wordlist restricted_users;
+	char	 *deny_users_file;
+	unsigned  idle_timeout;
+	unsigned  data_timeout;
+	unsigned  max_login_failures;
+	unsigned  umask;
+	int	  atomic_uploads;
+	char	 *welcome_file;
+	char	 *message_file;
+	int	  conversions;
+	int	  log;			/* enum log_mode */
+	char	 *xferlog;
+	unsigned  max_sessions;
+	unsigned  max_sessions_per_ip;
+	int	  key_line[32];
+};
+
+struct config {
+	char	 *path;
+	struct server_conf srv;
+	struct pasv_rule *pasv;
+	size_t	  npasv;
+	struct user_conf *users;
+	size_t	  nusers;
+	/* problems found while loading, one "FILE:LINE: text" each */
+	char	**problems;
+	size_t	  nproblems;
+	size_t	  nerrors;
+};
+
+enum { CONF_CHECK_FILE = 1, CONF_CHECK_FS = 2 };
+
+/* Parse text (name used in messages). checks: CONF_CHECK_* flags. */
+struct config *config_parse(const char *name, const char *text, int checks);
+/* Read and parse a file; refuses unsafe ownership when running as root. */
+struct config *config_load(const char *path, int checks);
+void config_free(struct config *);
+const struct user_conf *config_user(const struct config *, const char *name);
+int config_word_in(const struct wordlist *, const char *word, int nocase);
+int cidr_parse(const char *text, struct cidr *out);
+int cidr_match(const struct cidr *, const struct sockaddr *);
+
+/* ---- log.c ---- */
+
+struct session;
+void log_open(int mode, int debug);
+void log_set_client(const char *addr, unsigned port);
+void log_set_user(const char *user);
+void log_msg(int prio, const char *fmt, ...) PRINTF(2, 3);
+/* One event line with structured fields: event name, path, bytes. */
+void log_event(const char *event, const char *path, long long bytes,
+    const char *fmt, ...) PRINTF(4, 5);
+void log_debug_dialogue(const char *dir, const char *line);
+int log_debugging(void);
+
+/* ---- ctrl.c ---- */
+
+struct ctrl {
+	int	  fd;
+	char	  buf[CTRL_LINE_MAX];	/* bytes read, not yet returned */
+	size_t	  len;
+	size_t	  pos;			/* start of unconsumed bytes */
+	int	  telnet;		/* telnet_strip state between reads */
+	int	  discard;		/* skipping the rest of an over-long line */
+	unsigned  idle_timeout;
+};
+
+enum ctrl_status { CTRL_LINE = 0, CTRL_TOOLONG, CTRL_NUL, CTRL_EOF, CTRL_TIMEOUT };
+
+/* Strip Telnet IAC sequences in place; returns the new length. */
+size_t telnet_strip(char *buf, size_t len, int *state);
+enum ctrl_status ctrl_read_line(struct ctrl *, char *line, size_t size);
+/* Format a reply; '\n' in text separates lines. Returns length or 0. */
+size_t reply_format(char *out, size_t size, int code, const char *text);
+void reply(struct session *, int code, const char *fmt, ...) PRINTF(3, 4);
+void reply_lines(struct session *, int code, const char *text);
+
+/* ---- path.c ---- */
+
+/* Lexical normalisation of arg against cwd into an absolute path. */
+int path_normalize(const char *cwd, const char *arg, char *out, size_t size);
+/* Quote a path for a 257 reply (double every '"'). */
+int path_quote(const char *in, char *out, size_t size);
+
+struct vfs {
+	int	  rootfd;		/* O_PATH directory descriptor */
+	int	  contain;		/* kernel confinement (openat2) */
+};
+
+int vfs_open_root(struct vfs *, const char *root, int contain);
+int vfs_open(const struct vfs *, const char *vpath, int flags, unsigned mode);
+/* Open the parent directory of vpath (O_PATH); *base points into vpath. */
+int vfs_parent(const struct vfs *, const char *vpath, const char **base);
+
+/* ---- auth.c ---- */
+
+/* What a successful login becomes. Filled by auth_check, used by sandbox. */
+struct account {
+	char	  login[USER_NAME_MAX + 1];	/* name given to USER */
+	char	  sysname[USER_NAME_MAX + 1];	/* system account it runs as */
+	uid_t	  uid;
+	gid_t	  gid;
+	int	  change_identity;		/* started as root */
+	char	  root[VPATH_MAX];
+	char	  home[VPATH_MAX];		/* inside root */
+	int	  allow_write;
+	unsigned  umask;
+	int	  symlinks;
+	int	  anonymous;
+};
+
+enum auth_result { AUTH_OK = 0, AUTH_FAIL, AUTH_ERROR };
+
+/* The one boundary between the dialogue and the credential check. Takes
+ * a user name and a password, returns a decision and, on AUTH_OK, the
+ * account to become. reason (for the log only) says why it failed. */
+enum auth_result auth_check(const struct config *, const char *user,
+    const char *pass, struct account *out, const char **reason);
+int auth_is_anonymous(const struct config *, const char *user);
+int auth_hash_password(const char *pass, char *out, size_t size);
+int auth_hash_valid(const char *hash, const char *salt);
+int ct_equal(const void *a, const void *b, size_t n);
+void wipe(void *p, size_t n);
+
+/* ---- sandbox.c ---- */
+
+/* Become the account: groups, gid, uid, then prove root is gone. */
+int sandbox_become(const struct account *, const char **what);
+
+/* ---- cmd.c ---- */
+
+struct session {
+	const struct config *cfg;
+	struct ctrl ctrl;
+	char	  peer_addr[64];
+	unsigned  peer_port;
+	char	  local_addr[64];
+	unsigned  local_port;
+	/* before login */
+	char	  user[USER_NAME_MAX + 1];
+	int	  have_user;
+	unsigned  failures;
+	char	  host[HOST_NAME_MAX_FTP + 1];
+	/* after login */
+	int	  logged_in;
+	struct account acct;
+	struct vfs vfs;
+	char	  cwd[VPATH_MAX];
+	unsigned  umask;
+	char	  rnfr[VPATH_MAX];
+	int	  have_rnfr;
+	int	  type_ascii;
+	int	  utf8;
+	int	  quit;
+};
+
+void session_run(struct session *);
+
+/* ---- files.c (handlers over confined paths) ---- */
+
+void cmd_pwd(struct session *, char *);
+void cmd_cwd(struct session *, char *);
+void cmd_cdup(struct session *, char *);
+void cmd_mkd(struct session *, char *);
+void cmd_rmd(struct session *, char *);
+void cmd_dele(struct session *, char *);
+void cmd_rnfr(struct session *, char *);
+void cmd_rnto(struct session *, char *);
+void cmd_size(struct session *, char *);
+void cmd_mdtm(struct session *, char *);
+void cmd_mfmt(struct session *, char *);
+void cmd_site(struct session *, char *);
+/* Resolve arg against the session; replies and returns -1 on failure. */
+int session_path(struct session *, const char *arg, char *out);
+int parse_timeval(const char *s, long long *sec);
+
+#endif

@@ -1,0 +1,969 @@
+/* The configuration: an INI file read with inih into one typed structure.
+ *
+ * Every key is a row of a table {name, type, field, min, max}; parsing,
+ * defaults and range checks come from the table. Problems are collected
+ * as "FILE:LINE: message" so that -t can print them all and a session can
+ * refuse with 421 and log them. */
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cellftpd.h"
+
+enum ktype { K_STR, K_BOOL, K_UINT, K_OCTAL, K_RANGE, K_LIST, K_ENUM, K_ADDR };
+
+struct key {
+	const char	 *name;
+	enum ktype	  type;
+	size_t		  off;
+	unsigned	  min, max;
+	const char *const *choices;	/* K_ENUM: index = stored value */
+};
+
+static const char *const log_choices[] = { "auto", "syslog", "journal", "stderr", NULL };
+static const char *const write_choices[] = { "no", "yes", "upload", NULL };
+static const char *const symlink_choices[] = { "contain", "follow", NULL };
+
+#define S(f) offsetof(struct server_conf, f)
+static const struct key server_keys[] = {
+	{ "banner",		K_STR,	 S(banner),		0, 0, NULL },
+	{ "passive_ports",	K_RANGE, S(pasv_lo),		1024, 65535, NULL },
+	{ "passive_address",	K_ADDR,	 S(passive_address),	0, 0, NULL },
+	{ "active_mode",	K_BOOL,	 S(active_mode),	0, 0, NULL },
+	{ "anonymous_names",	K_LIST,	 S(anonymous_names),	0, 0, NULL },
+	{ "all_users",		K_BOOL,	 S(all_users),		0, 0, NULL },
+	{ "restricted_users",	K_LIST,	 S(restricted_users),	0, 0, NULL },
+	{ "deny_users_file",	K_STR,	 S(deny_users_file),	0, 0, NULL },
+	{ "idle_timeout",	K_UINT,	 S(idle_timeout),	1, TIMEOUT_MAX, NULL },
+	{ "data_timeout",	K_UINT,	 S(data_timeout),	1, TIMEOUT_MAX, NULL },
+	{ "max_login_failures",	K_UINT,	 S(max_login_failures),	1, LOGIN_FAILURES_MAX, NULL },
+	{ "umask",		K_OCTAL, S(umask),		0, 0777, NULL },
+	{ "atomic_uploads",	K_BOOL,	 S(atomic_uploads),	0, 0, NULL },
+	{ "welcome_file",	K_STR,	 S(welcome_file),	0, 0, NULL },
+	{ "message_file",	K_STR,	 S(message_file),	0, 0, NULL },
+	{ "conversions",	K_BOOL,	 S(conversions),	0, 0, NULL },
+	{ "log",		K_ENUM,	 S(log),		0, 0, log_choices },
+	{ "xferlog",		K_STR,	 S(xferlog),		0, 0, NULL },
+	{ "max_sessions",	K_UINT,	 S(max_sessions),	0, SESSIONS_MAX, NULL },
+	{ "max_sessions_per_ip", K_UINT, S(max_sessions_per_ip), 0, SESSIONS_MAX, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+#undef S
+
+#define U(f) offsetof(struct user_conf, f)
+enum { UK_HASH, UK_SALT, UK_PASSWORD, UK_SYSLOGIN, UK_SYSUSER, UK_ROOT, UK_HOME,
+	UK_WRITE, UK_UMASK, UK_SYMLINKS };
+static const struct key user_keys[] = {
+	[UK_HASH]     = { "password_hash",	K_STR,	 U(password_hash),	0, 0, NULL },
+	[UK_SALT]     = { "password_salt",	K_STR,	 U(password_salt),	0, 0, NULL },
+	[UK_PASSWORD] = { "password",		K_STR,	 U(password),		0, 0, NULL },
+	[UK_SYSLOGIN] = { "system_login",	K_BOOL,	 U(system_login),	0, 0, NULL },
+	[UK_SYSUSER]  = { "system_user",	K_STR,	 U(system_user),	0, 0, NULL },
+	[UK_ROOT]     = { "root",		K_STR,	 U(root),		0, 0, NULL },
+	[UK_HOME]     = { "home",		K_STR,	 U(home),		0, 0, NULL },
+	[UK_WRITE]    = { "allow_write",	K_ENUM,	 U(allow_write),	0, 0, write_choices },
+	[UK_UMASK]    = { "umask",		K_OCTAL, U(umask),		0, 0777, NULL },
+	[UK_SYMLINKS] = { "symlinks",		K_ENUM,	 U(symlinks),		0, 0, symlink_choices },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+#undef U
+
+enum section_kind { SEC_NONE, SEC_SERVER, SEC_PASV, SEC_USER, SEC_BAD };
+
+struct loader {
+	struct config	*cfg;
+	const char	*p, *end;	/* text not yet handed to inih */
+	int		 line;		/* of the line inih handles now */
+	enum section_kind sec;
+	struct user_conf *user;		/* SEC_USER: the section's user */
+	int		 server_seen;
+	int		 pasv_seen;
+};
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL) {
+		abort();
+	}
+	return p;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL) {
+		abort();
+	}
+	return p;
+}
+
+static void problem(struct config *, int line, int warning, const char *fmt, ...)
+    PRINTF(4, 5);
+
+static void
+problem(struct config *cfg, int line, int warning, const char *fmt, ...)
+{
+	char msg[512], *full;
+	va_list ap;
+	int n;
+
+	if (cfg->nproblems >= CONF_PROBLEMS_MAX) {
+		cfg->nerrors += !warning;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (line > 0) {
+		n = asprintf(&full, "%s:%d: %s%s", cfg->path, line,
+		    warning ? "warning: " : "", msg);
+	} else {
+		n = asprintf(&full, "%s: %s%s", cfg->path,
+		    warning ? "warning: " : "", msg);
+	}
+	if (n < 0) {
+		abort();
+	}
+	cfg->problems = realloc(cfg->problems,
+	    (cfg->nproblems + 1) * sizeof *cfg->problems);
+	if (cfg->problems == NULL) {
+		abort();
+	}
+	cfg->problems[cfg->nproblems++] = full;
+	cfg->nerrors += !warning;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	static const char *const t[] = { "yes", "true", "1", "on" };
+	static const char *const f[] = { "no", "false", "0", "off" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, t[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(v, f[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+parse_uint(const char *v, int base, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (!isdigit((unsigned char)*v)) {
+		return -1;
+	}
+	errno = 0;
+	n = strtoul(v, &end, base);
+	if (errno != 0 || *end != '\0' || n < min || n > max) {
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int
+parse_list(const char *v, struct wordlist *out)
+{
+	char *copy = xstrdup(v), *save = NULL;
+
+	for (char *w = strtok_r(copy, " \t,", &save); w != NULL;
+	    w = strtok_r(NULL, " \t,", &save)) {
+		if (out->n >= CONF_LIST_MAX) {
+			free(copy);
+			return -1;
+		}
+		out->v = realloc(out->v, (out->n + 1) * sizeof *out->v);
+		if (out->v == NULL) {
+			abort();
+		}
+		out->v[out->n++] = xstrdup(w);
+	}
+	free(copy);
+	return 0;
+}
+
+static void
+wordlist_free(struct wordlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i]);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int
+config_word_in(const struct wordlist *l, const char *word, int nocase)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (nocase ? strcasecmp(l->v[i], word) == 0
+		    : strcmp(l->v[i], word) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+cidr_parse(const char *text, struct cidr *out)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	unsigned bits, max;
+
+	if (strlen(text) >= sizeof buf) {
+		return -1;
+	}
+	strcpy(buf, text);
+	slash = strchr(buf, '/');
+	if (slash != NULL) {
+		*slash++ = '\0';
+	}
+	memset(out, 0, sizeof *out);
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	bits = max;
+	if (slash != NULL && parse_uint(slash, 10, 0, max, &bits) != 0) {
+		return -1;
+	}
+	out->prefix = bits;
+	/* host bits must be zero: 192.168.1.7/24 is a typing error */
+	for (unsigned i = bits; i < max; i++) {
+		if (out->addr[i / 8] & (0x80 >> (i % 8))) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+cidr_match(const struct cidr *net, const struct sockaddr *sa)
+{
+	const uint8_t *a;
+	uint8_t mapped[4];
+
+	if (sa->sa_family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		if (net->family != AF_INET) {
+			return 0;
+		}
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		a = a6->s6_addr;
+		if (net->family == AF_INET && IN6_IS_ADDR_V4MAPPED(a6)) {
+			memcpy(mapped, a + 12, 4);
+			a = mapped;
+		} else if (net->family != AF_INET6) {
+			return 0;
+		}
+	} else {
+		return 0;
+	}
+	for (unsigned i = 0; i < net->prefix; i++) {
+		uint8_t m = 0x80 >> (i % 8);
+
+		if ((a[i / 8] & m) != (net->addr[i / 8] & m)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+valid_host(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > HOST_NAME_MAX_FTP) {
+		return 0;
+	}
+	for (const char *c = v; *c != '\0'; c++) {
+		if (!isalnum((unsigned char)*c) && strchr(".-:", *c) == NULL) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Store value v of key k into the structure at base. */
+static void
+set_key(struct loader *ld, const struct key *k, void *base, const char *v)
+{
+	struct config *cfg = ld->cfg;
+	char *field = (char *)base + k->off;
+	struct in6_addr a6;
+	unsigned n;
+	int b;
+
+	switch (k->type) {
+	case K_STR:
+		if (*v == '\0') {
+			problem(cfg, ld->line, 0, "%s: empty value", k->name);
+			return;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(v);
+		return;
+	case K_BOOL:
+		if (parse_bool(v, &b) != 0) {
+			problem(cfg, ld->line, 0, "%s: '%s' is not yes or no",
+			    k->name, v);
+			return;
+		}
+		*(int *)field = b;
+		return;
+	case K_UINT:
+	case K_OCTAL:
+		if (parse_uint(v, k->type == K_OCTAL ? 8 : 10, k->min, k->max, &n) != 0) {
+			if (k->type == K_OCTAL) {
+				problem(cfg, ld->line, 0, "%s: '%s' is not an octal "
+				    "mode up to %o", k->name, v, k->max);
+			} else {
+				problem(cfg, ld->line, 0, "%s: '%s' is not a number "
+				    "from %u to %u", k->name, v, k->min, k->max);
+			}
+			return;
+		}
+		*(unsigned *)field = n;
+		if (k->off == offsetof(struct user_conf, umask) && base != &cfg->srv) {
+			((struct user_conf *)base)->umask_set = 1;
+		}
+		return;
+	case K_RANGE: {
+		char lo[16], hi[16];
+		const char *dash = strchr(v, '-');
+		unsigned l, h;
+
+		if (dash == NULL || (size_t)(dash - v) >= sizeof lo ||
+		    strlen(dash + 1) >= sizeof hi) {
+			goto badrange;
+		}
+		memcpy(lo, v, (size_t)(dash - v));
+		lo[dash - v] = '\0';
+		strcpy(hi, dash + 1);
+		if (parse_uint(lo, 10, k->min, k->max, &l) != 0 ||
+		    parse_uint(hi, 10, k->min, k->max, &h) != 0 || l > h) {
+			goto badrange;
+		}
+		((unsigned *)field)[0] = l;
+		((unsigned *)field)[1] = h;
+		return;
+badrange:
+		problem(cfg, ld->line, 0, "%s: '%s' is not a port range LOW-HIGH "
+		    "within %u-%u", k->name, v, k->min, k->max);
+		return;
+	}
+	case K_LIST:
+		wordlist_free((struct wordlist *)field);
+		if (parse_list(v, (struct wordlist *)field) != 0) {
+			problem(cfg, ld->line, 0, "%s: more than %d words",
+			    k->name, CONF_LIST_MAX);
+		}
+		return;
+	case K_ENUM:
+		for (int i = 0; k->choices[i] != NULL; i++) {
+			if (strcasecmp(v, k->choices[i]) == 0) {
+				*(int *)field = i;
+				return;
+			}
+		}
+		/* yes/no words stand for the first two choices of allow_write */
+		if (k->choices == write_choices && parse_bool(v, &b) == 0) {
+			*(int *)field = b ? WRITE_YES : WRITE_NO;
+			return;
+		}
+		problem(cfg, ld->line, 0, "%s: '%s' is not one of %s%s%s%s%s",
+		    k->name, v, k->choices[0], k->choices[1] ? ", " : "",
+		    k->choices[1] ? k->choices[1] : "",
+		    k->choices[1] && k->choices[2] ? ", " : "",
+		    k->choices[1] && k->choices[2] ? k->choices[2] : "");
+		return;
+	case K_ADDR:
+		if (inet_pton(AF_INET, v, &a6) != 1 && inet_pton(AF_INET6, v, &a6) != 1) {
+			problem(cfg, ld->line, 0, "%s: '%s' is not an IP address",
+			    k->name, v);
+			return;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(v);
+		return;
+	}
+}
+
+static int
+find_key(const struct key *table, const char *name)
+{
+	for (int i = 0; table[i].name != NULL; i++) {
+		if (strcmp(table[i].name, name) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+static int
+valid_user_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (len == 0 || len > USER_NAME_MAX) {
+		return 0;
+	}
+	for (; *n != '\0'; n++) {
+		if (!isalnum((unsigned char)*n) && strchr("._-@$", *n) == NULL) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A section header line: called from the reader, so that sections without
+ * keys are seen too. */
+static void
+begin_section(struct loader *ld, const char *name)
+{
+	struct config *cfg = ld->cfg;
+
+	ld->user = NULL;
+	if (strcmp(name, "server") == 0) {
+		if (ld->server_seen++) {
+			problem(cfg, ld->line, 0, "[server] given twice");
+		}
+		ld->sec = SEC_SERVER;
+	} else if (strcmp(name, "passive_addresses") == 0) {
+		if (ld->pasv_seen++) {
+			problem(cfg, ld->line, 0, "[passive_addresses] given twice");
+		}
+		ld->sec = SEC_PASV;
+	} else if (strncmp(name, "user", 4) == 0 && (name[4] == ' ' || name[4] == '\t')) {
+		const char *u = name + 5;
+
+		while (*u == ' ' || *u == '\t') {
+			u++;
+		}
+		ld->sec = SEC_BAD;
+		if (!valid_user_name(u)) {
+			problem(cfg, ld->line, 0, "[%s]: '%s' is not a valid user name",
+			    name, u);
+			return;
+		}
+		if (config_user(cfg, u) != NULL) {
+			problem(cfg, ld->line, 0, "[user %s] given twice", u);
+			return;
+		}
+		if (cfg->nusers >= CONF_USERS_MAX) {
+			problem(cfg, ld->line, 0, "more than %d users", CONF_USERS_MAX);
+			return;
+		}
+		cfg->users = realloc(cfg->users, (cfg->nusers + 1) * sizeof *cfg->users);
+		if (cfg->users == NULL) {
+			abort();
+		}
+		ld->user = &cfg->users[cfg->nusers++];
+		memset(ld->user, 0, sizeof *ld->user);
+		ld->user->name = xstrdup(u);
+		ld->user->line = ld->line;
+		ld->user->allow_write = WRITE_NO;
+		ld->sec = SEC_USER;
+	} else {
+		problem(cfg, ld->line, 0, "unknown section [%s]", name);
+		ld->sec = SEC_BAD;
+	}
+}
+
+static void
+add_pasv_rule(struct loader *ld, const char *name, const char *value)
+{
+	struct config *cfg = ld->cfg;
+	struct pasv_rule r;
+
+	memset(&r, 0, sizeof r);
+	if (strcmp(name, "default") == 0) {
+		r.is_default = 1;
+	} else if (cidr_parse(name, &r.net) != 0) {
+		problem(cfg, ld->line, 0, "[passive_addresses]: '%s' is not an "
+		    "address or ADDRESS/BITS network", name);
+		return;
+	}
+	if (!valid_host(value)) {
+		problem(cfg, ld->line, 0, "[passive_addresses]: '%s' is not an "
+		    "address or host name", value);
+		return;
+	}
+	for (size_t i = 0; i < cfg->npasv; i++) {
+		if (cfg->pasv[i].is_default == r.is_default &&
+		    (r.is_default || memcmp(&cfg->pasv[i].net, &r.net, sizeof r.net) == 0)) {
+			problem(cfg, ld->line, 0, "[passive_addresses]: '%s' given "
+			    "twice (line %d)", name, cfg->pasv[i].line);
+			return;
+		}
+	}
+	if (cfg->npasv >= CONF_PASV_MAX) {
+		problem(cfg, ld->line, 0, "more than %d passive addresses", CONF_PASV_MAX);
+		return;
+	}
+	r.target = xstrdup(value);
+	r.line = ld->line;
+	cfg->pasv = realloc(cfg->pasv, (cfg->npasv + 1) * sizeof *cfg->pasv);
+	if (cfg->pasv == NULL) {
+		abort();
+	}
+	cfg->pasv[cfg->npasv++] = r;
+}
+
+static int
+handler(void *arg, const char *section, const char *name, const char *value)
+{
+	struct loader *ld = arg;
+	const struct key *table;
+	int *lines, i;
+	void *base;
+
+	(void)section;		/* the reader saw the header first */
+	switch (ld->sec) {
+	case SEC_NONE:
+		problem(ld->cfg, ld->line, 0, "'%s' outside a section", name);
+		return 1;
+	case SEC_BAD:
+		return 1;	/* reported at the header */
+	case SEC_PASV:
+		add_pasv_rule(ld, name, value);
+		return 1;
+	case SEC_SERVER:
+		table = server_keys;
+		base = &ld->cfg->srv;
+		lines = ld->cfg->srv.key_line;
+		break;
+	case SEC_USER:
+	default:
+		table = user_keys;
+		base = ld->user;
+		lines = ld->user->key_line;
+		break;
+	}
+	i = find_key(table, name);
+	if (i < 0) {
+		problem(ld->cfg, ld->line, 0, "unknown key '%s' in [%s]", name, section);
+		return 1;
+	}
+	if (lines[i] != 0) {
+		problem(ld->cfg, ld->line, 0, "'%s' given twice (line %d)", name, lines[i]);
+		return 1;
+	}
+	lines[i] = ld->line;
+	set_key(ld, &table[i], base, value);
+	return 1;
+}
+
+/* fgets for inih over the text in memory: counts lines, sees section
+ * headers, refuses NUL bytes and over-long lines. */
+static char *
+reader(char *str, int num, void *arg)
+{
+	struct loader *ld = arg;
+	const char *nl, *p = ld->p;
+	size_t len;
+
+	if (p >= ld->end) {
+		return NULL;
+	}
+	nl = memchr(p, '\n', (size_t)(ld->end - p));
+	len = (size_t)((nl != NULL ? nl + 1 : ld->end) - p);
+	ld->p = p + len;
+	ld->line++;
+	str[0] = '\0';
+	if (memchr(p, '\0', len) != NULL) {
+		problem(ld->cfg, ld->line, 0, "NUL byte in line");
+		return str;
+	}
+	if (len + 1 > (size_t)num) {
+		problem(ld->cfg, ld->line, 0, "line longer than %d bytes", num - 2);
+		return str;
+	}
+	memcpy(str, p, len);
+	str[len] = '\0';
+	/* a section header (inih checks its syntax; we need its name now) */
+	while (*p == ' ' || *p == '\t') {
+		p++;
+	}
+	if (*p == '[') {
+		const char *close = memchr(p, ']', len);
+
+		if (close != NULL) {
+			char name[CONF_LINE_MAX];
+			size_t n = (size_t)(close - p - 1);
+
+			memcpy(name, p + 1, n);
+			name[n] = '\0';
+			begin_section(ld, name);
+		}
+	}
+	return str;
+}
+
+const struct user_conf *
+config_user(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nusers; i++) {
+		if (strcmp(cfg->users[i].name, name) == 0) {
+			return &cfg->users[i];
+		}
+	}
+	return NULL;
+}
+
+static void
+defaults(struct config *cfg)
+{
+	struct server_conf *s = &cfg->srv;
+
+	s->banner = xstrdup("FTP server ready");
+	s->pasv_lo = 49152;
+	s->pasv_hi = 65535;
+	s->active_mode = 1;
+	parse_list("anonymous ftp", &s->anonymous_names);
+	s->deny_users_file = xstrdup("/etc/ftpusers");
+	s->idle_timeout = 300;
+	s->data_timeout = 300;
+	s->max_login_failures = 3;
+	s->umask = 022;
+	s->atomic_uploads = 1;
+	s->log = LOGTO_AUTO;
+}
+
+/* Relative paths in the file are relative to the file's directory. */
+static void
+absolutize(struct config *cfg, char **path)
+{
+	const char *slash;
+	char *abs;
+
+	if (*path == NULL || (*path)[0] == '/') {
+		return;
+	}
+	slash = strrchr(cfg->path, '/');
+	if (slash == NULL) {
+		if (asprintf(&abs, "./%s", *path) < 0) {
+			abort();
+		}
+	} else if (asprintf(&abs, "%.*s/%s", (int)(slash - cfg->path), cfg->path,
+	    *path) < 0) {
+		abort();
+	}
+	free(*path);
+	*path = abs;
+}
+
+static int
+is_hex64(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		if (!isxdigit((unsigned char)s[n])) {
+			return 0;
+		}
+	}
+	return n == 64;
+}
+
+int
+auth_hash_valid(const char *hash, const char *salt)
+{
+	if (is_hex64(hash)) {
+		return 1;
+	}
+	return salt == NULL && crypt_checksalt(hash) == CRYPT_SALT_OK;
+}
+
+static void
+check_user(struct config *cfg, struct user_conf *u, int checks)
+{
+	const int *kl = u->key_line;
+	int forms = (u->password_hash != NULL) + (u->password != NULL) + u->system_login;
+	int anonymous = strcmp(u->name, "anonymous") == 0;
+	const char *sysuser;
+	struct passwd *pw = NULL;
+	struct stat st;
+
+	if (forms > 1) {
+		problem(cfg, u->line, 0, "[user %s]: give only one of password_hash, "
+		    "password, system_login", u->name);
+	}
+	if (anonymous && forms > 0) {
+		problem(cfg, u->line, 0, "[user anonymous] takes any password; remove "
+		    "its password settings");
+	}
+	if (u->password_salt != NULL && (u->password_hash == NULL ||
+	    !is_hex64(u->password_hash))) {
+		problem(cfg, kl[UK_SALT], 0, "password_salt goes only with a "
+		    "64-hex-digit SHA-256 password_hash");
+	}
+	if (u->password_hash != NULL && !auth_hash_valid(u->password_hash, NULL) &&
+	    !is_hex64(u->password_hash)) {
+		problem(cfg, kl[UK_HASH], 0, "password_hash is neither a crypt(3) "
+		    "hash this system verifies nor 64 hex digits");
+	}
+	if (u->password != NULL) {
+		problem(cfg, kl[UK_PASSWORD], 1, "[user %s] has a plaintext "
+		    "password; use password_hash (cellftpd -H makes one)", u->name);
+	}
+	if (forms == 0 && !anonymous) {
+		problem(cfg, u->line, 1, "[user %s] logs in without any password",
+		    u->name);
+	}
+	if (u->home != NULL && u->home[0] != '/') {
+		problem(cfg, kl[UK_HOME], 0, "home '%s' must start with '/' (it is "
+		    "inside root)", u->home);
+	}
+	absolutize(cfg, &u->root);
+
+	sysuser = u->system_user;
+	if (sysuser == NULL && u->system_login) {
+		sysuser = u->name;
+	}
+	if (sysuser != NULL) {
+		pw = getpwnam(sysuser);
+		if (pw == NULL && (checks & CONF_CHECK_FS)) {
+			problem(cfg, kl[UK_SYSUSER] ? kl[UK_SYSUSER] : u->line, 0,
+			    "[user %s]: no system account '%s'", u->name, sysuser);
+			return;
+		}
+	}
+	if (pw != NULL && geteuid() != 0 && pw->pw_uid != geteuid()) {
+		problem(cfg, kl[UK_SYSUSER] ? kl[UK_SYSUSER] : u->line, 0,
+		    "[user %s]: cannot run as '%s' without being started as root",
+		    u->name, sysuser);
+	}
+	if (pw != NULL && geteuid() == 0 && pw->pw_uid == 0) {
+		problem(cfg, kl[UK_SYSUSER] ? kl[UK_SYSUSER] : u->line, 0,
+		    "[user %s]: sessions never run as root", u->name);
+	}
+	if (!(checks & CONF_CHECK_FS)) {
+		return;
+	}
+	if (u->root == NULL && pw == NULL && geteuid() == 0) {
+		pw = getpwnam("nobody");
+	}
+	if (u->root == NULL && pw != NULL) {
+		u->root = xstrdup(pw->pw_dir);
+	}
+	if (u->root == NULL) {
+		problem(cfg, u->line, 0, "[user %s]: set root", u->name);
+	} else if (stat(u->root, &st) != 0) {
+		problem(cfg, kl[UK_ROOT] ? kl[UK_ROOT] : u->line, 0,
+		    "[user %s]: root '%s': %s", u->name, u->root, strerror(errno));
+	} else if (!S_ISDIR(st.st_mode)) {
+		problem(cfg, kl[UK_ROOT] ? kl[UK_ROOT] : u->line, 0,
+		    "[user %s]: root '%s' is not a directory", u->name, u->root);
+	}
+}
+
+static void
+check_server(struct config *cfg, int checks)
+{
+	struct server_conf *s = &cfg->srv;
+	const int *kl = s->key_line;
+	int deny_line = kl[find_key(server_keys, "deny_users_file")];
+	struct stat st;
+
+	absolutize(cfg, &s->deny_users_file);
+	absolutize(cfg, &s->xferlog);
+	if ((checks & CONF_CHECK_FS) && deny_line != 0 &&
+	    stat(s->deny_users_file, &st) != 0) {
+		problem(cfg, deny_line, 0, "deny_users_file '%s': %s",
+		    s->deny_users_file, strerror(errno));
+	}
+	if (s->welcome_file != NULL && strchr(s->welcome_file, '\0')[-1] == '/') {
+		problem(cfg, kl[find_key(server_keys, "welcome_file")], 0,
+		    "welcome_file names a file, not a directory");
+	}
+	if (s->message_file != NULL && strchr(s->message_file, '/') != NULL) {
+		problem(cfg, kl[find_key(server_keys, "message_file")], 0,
+		    "message_file is a plain file name, looked for in each directory");
+	}
+	for (size_t i = 0; i < s->anonymous_names.n; i++) {
+		const char *name = s->anonymous_names.v[i];
+		const struct user_conf *u = config_user(cfg, name);
+
+		if (u != NULL && strcmp(name, "anonymous") != 0) {
+			problem(cfg, u->line, 0, "[user %s] is also one of "
+			    "anonymous_names", name);
+		}
+	}
+	if (s->anonymous_names.n > 0 && config_user(cfg, "anonymous") == NULL &&
+	    kl[find_key(server_keys, "anonymous_names")] != 0) {
+		problem(cfg, kl[find_key(server_keys, "anonymous_names")], 1,
+		    "anonymous_names has no effect without [user anonymous]");
+	}
+}
+
+struct config *
+config_parse(const char *name, const char *text, int checks)
+{
+	struct config *cfg = xcalloc(1, sizeof *cfg);
+	struct loader ld;
+	int rc;
+
+	cfg->path = xstrdup(name);
+	defaults(cfg);
+	memset(&ld, 0, sizeof ld);
+	ld.cfg = cfg;
+	ld.p = text;
+	ld.end = text + strlen(text);
+
+	/* inih's behaviour, chosen on purpose: no continuation lines (an
+	 * indented line is an error, not part of the value above), ';' and
+	 * '#' start comments, lines up to CONF_LINE_MAX, every error seen. */
+	ini_allow_multiline = false;
+	ini_allow_bom = true;
+	ini_allow_inline_comments = true;
+	ini_inline_comment_prefixes = (char *)";#";
+	ini_start_comment_prefixes = (char *)";#";
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_max_line = CONF_LINE_MAX + 3;
+	ini_initial_alloc = CONF_LINE_MAX + 3;
+	ini_stop_on_first_error = false;
+	ini_allow_no_value = false;
+
+	rc = ini_parse_stream(reader, &ld, handler, &ld);
+	if (rc > 0) {
+		problem(cfg, rc, 0, "syntax error: expected [section] or key = value");
+	} else if (rc < 0) {
+		problem(cfg, 0, 0, "cannot parse: out of memory");
+	}
+	check_server(cfg, checks);
+	for (size_t i = 0; i < cfg->nusers; i++) {
+		check_user(cfg, &cfg->users[i], checks);
+	}
+	return cfg;
+}
+
+struct config *
+config_load(const char *path, int checks)
+{
+	struct config *cfg;
+	struct stat st;
+	char *text;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		cfg = config_parse(path, "", 0);
+		problem(cfg, 0, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > CONF_FILE_MAX) {
+		cfg = config_parse(path, "", 0);
+		problem(cfg, 0, 0, "not a regular file of at most %d bytes",
+		    CONF_FILE_MAX);
+		goto out;
+	}
+	if ((checks & CONF_CHECK_FILE) && geteuid() == 0 &&
+	    (st.st_uid != 0 || (st.st_mode & 022) != 0)) {
+		cfg = config_parse(path, "", 0);
+		problem(cfg, 0, 0, "refused: must be owned by root and not "
+		    "writable by group or others (owner uid %u, mode %04o)",
+		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	text = xcalloc(1, (size_t)st.st_size + 1);
+	n = read(fd, text, (size_t)st.st_size);
+	if (n < 0) {
+		cfg = config_parse(path, "", 0);
+		problem(cfg, 0, 0, "cannot read: %s", strerror(errno));
+		free(text);
+		goto out;
+	}
+	text[n] = '\0';
+	if ((size_t)n != strlen(text)) {
+		cfg = config_parse(path, "", 0);
+		problem(cfg, 0, 0, "NUL byte in file");
+		free(text);
+		goto out;
+	}
+	cfg = config_parse(path, text, checks);
+	free(text);
+out:
+	if (fd >= 0) {
+		close(fd);
+	}
+	return cfg;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < cfg->nusers; i++) {
+		struct user_conf *u = &cfg->users[i];
+
+		free(u->name);
+		if (u->password != NULL) {
+			wipe(u->password, strlen(u->password));
+		}
+		free(u->password);
+		free(u->password_hash);
+		free(u->password_salt);
+		free(u->system_user);
+		free(u->root);
+		free(u->home);
+	}
+	free(cfg->users);
+	for (size_t i = 0; i < cfg->npasv; i++) {
+		free(cfg->pasv[i].target);
+	}
+	free(cfg->pasv);
+	for (size_t i = 0; i < cfg->nproblems; i++) {
+		free(cfg->problems[i]);
+	}
+	free(cfg->problems);
+	free(cfg->srv.banner);
+	free(cfg->srv.passive_address);
+	wordlist_free(&cfg->srv.anonymous_names);
+	wordlist_free(&cfg->srv.restricted_users);
+	free(cfg->srv.deny_users_file);
+	free(cfg->srv.welcome_file);
+	free(cfg->srv.message_file);
+	free(cfg->srv.xferlog);
+	free(cfg->path);
+	free(cfg);
+}

@@ -1,0 +1,223 @@
+/* The control connection: command lines in (Telnet IAC removed, length
+ * capped, idle timer), replies out (RFC 959 single and multi-line). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cellftpd.h"
+
+enum { IAC = 255, DONT = 254, DO = 253, WONT = 252, WILL = 251, SB = 250, SE = 240 };
+enum { T_DATA, T_IAC, T_OPT, T_SB, T_SB_IAC };
+
+/* Remove Telnet commands (RFC 854) from buf in place; IAC IAC is a data
+ * byte 255. state carries a sequence split between two reads. */
+size_t
+telnet_strip(char *buf, size_t len, int *state)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		switch (*state) {
+		case T_DATA:
+			if (c == IAC) {
+				*state = T_IAC;
+			} else {
+				buf[out++] = (char)c;
+			}
+			break;
+		case T_IAC:
+			if (c == IAC) {
+				buf[out++] = (char)c;
+				*state = T_DATA;
+			} else if (c >= WILL && c <= DONT) {
+				*state = T_OPT;
+			} else if (c == SB) {
+				*state = T_SB;
+			} else {
+				*state = T_DATA;	/* IP, DM, AYT, ...: dropped */
+			}
+			break;
+		case T_OPT:
+			*state = T_DATA;		/* the option byte */
+			break;
+		case T_SB:
+			if (c == IAC) {
+				*state = T_SB_IAC;
+			}
+			break;
+		case T_SB_IAC:
+			*state = c == SE ? T_DATA : T_SB;
+			break;
+		}
+	}
+	return out;
+}
+
+static enum ctrl_status
+take_line(struct ctrl *c, char *nl, char *line, size_t size)
+{
+	char *start = c->buf + c->pos;
+	size_t n = (size_t)(nl - start);
+
+	c->pos += n + 1;
+	if (c->discard) {
+		c->discard = 0;
+		return CTRL_TOOLONG;
+	}
+	if (n > 0 && start[n - 1] == '\r') {
+		n--;
+	}
+	if (n >= size) {
+		return CTRL_TOOLONG;
+	}
+	if (memchr(start, '\0', n) != NULL) {
+		return CTRL_NUL;
+	}
+	memcpy(line, start, n);
+	line[n] = '\0';
+	return CTRL_LINE;
+}
+
+enum ctrl_status
+ctrl_read_line(struct ctrl *c, char *line, size_t size)
+{
+	for (;;) {
+		char *nl = memchr(c->buf + c->pos, '\n', c->len - c->pos);
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		ssize_t n;
+		int rc;
+
+		if (nl != NULL) {
+			return take_line(c, nl, line, size);
+		}
+		if (c->pos > 0) {
+			memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+			c->len -= c->pos;
+			c->pos = 0;
+		}
+		if (c->len == sizeof c->buf) {
+			c->discard = 1;		/* over-long: drop until its end */
+			c->len = 0;
+		}
+		rc = poll(&pfd, 1, (int)c->idle_timeout * 1000);
+		if (rc == 0) {
+			return CTRL_TIMEOUT;
+		}
+		if (rc < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return CTRL_EOF;
+		}
+		n = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+			continue;
+		}
+		if (n <= 0) {
+			return CTRL_EOF;
+		}
+		c->len += telnet_strip(c->buf + c->len, (size_t)n, &c->telnet);
+	}
+}
+
+/* Lines of text separated by '\n'. Every line but the last is written
+ * "CODE-text", the last "CODE text"; a line that starts with a space is
+ * written as it is (RFC 2389 feature lines), which no client can take for
+ * the last line. CR never reaches the wire from text. */
+size_t
+reply_format(char *out, size_t size, int code, const char *text)
+{
+	size_t len = 0;
+
+	if (code < 100 || code > 599) {
+		return 0;
+	}
+	for (;;) {
+		const char *end = strchr(text, '\n');
+		size_t n = end != NULL ? (size_t)(end - text) : strlen(text);
+		int last = end == NULL;
+
+		if (text[0] == ' ' && !last) {
+			if (len + n + 2 >= size) {
+				return 0;
+			}
+		} else {
+			if (len + 4 + n + 2 >= size) {
+				return 0;
+			}
+			snprintf(out + len, 5, "%03d%c", code, last ? ' ' : '-');
+			len += 4;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (text[i] != '\r') {
+				out[len++] = text[i];
+			}
+		}
+		out[len++] = '\r';
+		out[len++] = '\n';
+		if (last) {
+			break;
+		}
+		text = end + 1;
+	}
+	out[len] = '\0';
+	return len;
+}
+
+static void
+send_all(struct session *s, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(s->ctrl.fd, buf, len);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			log_msg(LOG_INFO, "control connection lost: %s",
+			    n < 0 ? strerror(errno) : "closed");
+			exit(EXIT_OK);
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+reply_lines(struct session *s, int code, const char *text)
+{
+	char out[CTRL_REPLY_MAX];
+	size_t len = reply_format(out, sizeof out, code, text);
+
+	if (len == 0) {
+		len = reply_format(out, sizeof out, code, "(reply too long)");
+	}
+	if (log_debugging()) {
+		log_debug_dialogue("->", out);
+	}
+	send_all(s, out, len);
+}
+
+void
+reply(struct session *s, int code, const char *fmt, ...)
+{
+	char text[CTRL_REPLY_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	/* one line: a '\n' that came with a file name must not split it */
+	for (char *p = text; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\r') {
+			*p = ' ';
+		}
+	}
+	reply_lines(s, code, text);
+}

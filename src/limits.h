@@ -1,0 +1,30 @@
+/* Every numeric bound of cellftpd, in one place. */
+#ifndef CELLFTPD_LIMITS_H
+#define CELLFTPD_LIMITS_H
+
+/* control connection */
+#define CTRL_LINE_MAX		8192	/* bytes in one command line, CRLF included */
+#define CTRL_REPLY_MAX		16384	/* bytes in one formatted reply */
+#define USER_NAME_MAX		64	/* bytes in a USER argument */
+#define PASSWORD_MAX		1024	/* bytes in a PASS argument */
+#define HOST_NAME_MAX_FTP	255	/* bytes in a HOST argument (RFC 1035) */
+
+/* login */
+#define LOGIN_FAIL_DELAY_MS	1000	/* every failed PASS is answered this late */
+#define LOGIN_FAILURES_MAX	100	/* upper bound for max_login_failures */
+
+/* configuration */
+#define CONF_FILE_MAX		(1024 * 1024)	/* bytes in the configuration file */
+#define CONF_LINE_MAX		1024	/* bytes in one configuration line */
+#define CONF_USERS_MAX		10000	/* [user] sections */
+#define CONF_PASV_MAX		1000	/* [passive_addresses] entries */
+#define CONF_LIST_MAX		1000	/* words in a list value */
+#define CONF_PROBLEMS_MAX	100	/* problems reported before giving up */
+#define TIMEOUT_MAX		86400	/* seconds, for idle_timeout and data_timeout */
+#define SESSIONS_MAX		100000	/* upper bound for max_sessions(_per_ip) */
+#define DENY_FILE_MAX		(256 * 1024)	/* bytes read from deny_users_file */
+
+/* paths */
+#define VPATH_MAX		4096	/* bytes in a client-visible path (PATH_MAX) */
+
+#endif

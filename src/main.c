@@ -1,0 +1,205 @@
+/* Entry: options, the check that fd 0 is a connected socket, and the
+ * start of one session. Under inetd fds 0, 1 and 2 are all the client's
+ * socket, so nothing but FTP replies may be written to them. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cellftpd.h"
+
+#define DEFAULT_CONFIG "/etc/cellftpd.conf"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cellftpd [-c FILE] [-d] [-t] [-H] [-V] [-h]\n"
+	    "  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -t       check the configuration and exit (0 usable, 1 not)\n"
+	    "  -d       debug: log the whole control dialogue (passwords masked)\n"
+	    "  -H       read a password on standard input, print its yescrypt hash\n"
+	    "  -V       print the version\n"
+	    "  -h       this help\n"
+	    "cellftpd serves one FTP connection on standard input; start it from\n"
+	    "systemd (cellftpd.socket), xinetd or inetd.\n");
+}
+
+static int
+check_config(const char *path)
+{
+	struct config *cfg = config_load(path, CONF_CHECK_FILE | CONF_CHECK_FS);
+	size_t warnings = cfg->nproblems - (cfg->nerrors < cfg->nproblems ?
+	    cfg->nerrors : cfg->nproblems);
+	int rc = cfg->nerrors > 0 ? EXIT_CONFIG : EXIT_OK;
+
+	for (size_t i = 0; i < cfg->nproblems; i++) {
+		fprintf(stderr, "%s\n", cfg->problems[i]);
+	}
+	printf("%s: %s, %zu user%s, %zu error%s, %zu warning%s\n", path,
+	    rc == EXIT_OK ? "usable" : "not usable",
+	    cfg->nusers, cfg->nusers == 1 ? "" : "s",
+	    cfg->nerrors, cfg->nerrors == 1 ? "" : "s",
+	    warnings, warnings == 1 ? "" : "s");
+	config_free(cfg);
+	return rc;
+}
+
+static int
+hash_password(void)
+{
+	char pass[PASSWORD_MAX + 2], hash[256];
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	size_t n;
+	int rc = EXIT_OK;
+
+	if (tty) {
+		fprintf(stderr, "password: ");
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	if (fgets(pass, sizeof pass, stdin) == NULL) {
+		pass[0] = '\0';
+	}
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	n = strcspn(pass, "\r\n");
+	if (n == 0 || n > PASSWORD_MAX) {
+		fprintf(stderr, "cellftpd: give a password of 1 to %d bytes on "
+		    "standard input\n", PASSWORD_MAX);
+		rc = EXIT_CONFIG;
+	} else {
+		pass[n] = '\0';
+		if (auth_hash_password(pass, hash, sizeof hash) != 0) {
+			fprintf(stderr, "cellftpd: cannot hash: %s\n", strerror(errno));
+			rc = EXIT_FAILURE_;
+		} else {
+			printf("%s\n", hash);
+		}
+	}
+	wipe(pass, sizeof pass);
+	return rc;
+}
+
+static void
+addr_string(const struct sockaddr_storage *ss, char *out, size_t size, unsigned *port)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out, (socklen_t)size);
+		*port = ntohs(s6->sin6_port);
+	} else if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &s6->sin6_addr, out, (socklen_t)size);
+		*port = ntohs(s6->sin6_port);
+	} else {
+		inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)size);
+		*port = ntohs(s4->sin_port);
+	}
+}
+
+/* fd 1 never carries anything; fd 2 only when it is not the socket. */
+static void
+quiet_std_fds(void)
+{
+	struct stat s0, s2;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0) {
+		exit(EXIT_FAILURE_);
+	}
+	dup2(null, STDOUT_FILENO);
+	if (fstat(STDIN_FILENO, &s0) != 0 || fstat(STDERR_FILENO, &s2) != 0 ||
+	    (s0.st_dev == s2.st_dev && s0.st_ino == s2.st_ino)) {
+		dup2(null, STDERR_FILENO);
+	}
+	if (null > STDERR_FILENO) {
+		close(null);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf = DEFAULT_CONFIG;
+	struct sockaddr_storage local, peer;
+	socklen_t llen = sizeof local, plen = sizeof peer;
+	int type = 0, one = 1, debug = 0, test = 0, hash = 0, opt;
+	socklen_t tlen = sizeof type;
+	struct session s;
+	struct config *cfg;
+
+	while ((opt = getopt(argc, argv, "c:dtHVh")) != -1) {
+		switch (opt) {
+		case 'c': conf = optarg; break;
+		case 'd': debug = 1; break;
+		case 't': test = 1; break;
+		case 'H': hash = 1; break;
+		case 'V': printf("cellftpd %s\n", CELLFTPD_VERSION); return EXIT_OK;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_CONFIG;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+	if (hash) {
+		return hash_password();
+	}
+	if (test) {
+		return check_config(conf);
+	}
+	if (getsockopt(STDIN_FILENO, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
+	    type != SOCK_STREAM ||
+	    getpeername(STDIN_FILENO, (struct sockaddr *)&peer, &plen) != 0 ||
+	    getsockname(STDIN_FILENO, (struct sockaddr *)&local, &llen) != 0) {
+		fprintf(stderr, "cellftpd: standard input is not a connected socket; "
+		    "start cellftpd from systemd, xinetd or inetd, or try: "
+		    "systemd-socket-activate --accept --inetd -l 127.0.0.1:2121 "
+		    "cellftpd -c FILE\n");
+		return EXIT_NOSOCKET;
+	}
+	quiet_std_fds();
+	signal(SIGPIPE, SIG_IGN);
+	setsockopt(STDIN_FILENO, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+	memset(&s, 0, sizeof s);
+	s.ctrl.fd = STDIN_FILENO;
+	addr_string(&peer, s.peer_addr, sizeof s.peer_addr, &s.peer_port);
+	addr_string(&local, s.local_addr, sizeof s.local_addr, &s.local_port);
+	strcpy(s.cwd, "/");
+
+	cfg = config_load(conf, CONF_CHECK_FILE | CONF_CHECK_FS);
+	log_open(cfg->nerrors == 0 ? cfg->srv.log : LOGTO_AUTO, debug);
+	log_set_client(s.peer_addr, s.peer_port);
+	if (cfg->nerrors > 0) {
+		for (size_t i = 0; i < cfg->nproblems; i++) {
+			log_msg(LOG_ERR, "configuration: %s", cfg->problems[i]);
+		}
+		reply(&s, 421, "Service not available: configuration error "
+		    "(see the server log)");
+		return EXIT_CONFIG;
+	}
+	s.cfg = cfg;
+	s.ctrl.idle_timeout = cfg->srv.idle_timeout;
+	log_event("connect", NULL, -1, "connect to %s port %u", s.local_addr,
+	    s.local_port);
+	session_run(&s);
+	return EXIT_OK;
+}

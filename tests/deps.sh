@@ -1,0 +1,41 @@
+#!/bin/sh
+# Brings in the Debian packages that `make demo` or `make check` needs:
+# installs them when run as root, otherwise says what to install.
+#   tests/deps.sh build|demo|test
+set -eu
+
+build="gcc make pkg-config libinih-dev libcrypt-dev libsystemd-dev libssl-dev"
+demo="systemd"
+tests="bats bats-support bats-assert curl python3 iproute2 procps passwd"
+
+case "${1:-build}" in
+build) want=$build ;;
+demo)  want="$build $demo" ;;
+test)  want="$build $demo $tests" ;;
+*)     echo "usage: tests/deps.sh build|demo|test" >&2; exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "tests/deps.sh: not a Debian system; make sure these are installed: $want" >&2
+	exit 0
+fi
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing Debian packages:$missing" >&2
+	echo "install them as root: apt-get install$missing" >&2
+	exit 1
+fi
+echo "installing Debian packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086 # one word per package
+apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1 || {
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing
+}

@@ -1,0 +1,130 @@
+# Shared by every tests/*.bats: a real cellftpd behind systemd's own
+# launcher on a free 127.0.0.1 port, with its own tree and configuration.
+#
+#   setup:     make_root; write_conf <<EOF ... EOF; start_server
+#   dialogue:  chat "USER x" "PASS y" ...   (tests/ftpchat.py)
+#   teardown:  stop_server (called by the default teardown below)
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+CELLFTPD="${CELLFTPD:-$BATS_TEST_DIRNAME/../cellftpd}"
+FTPCHAT="$BATS_TEST_DIRNAME/ftpchat.py"
+
+# A directory the session user can enter (mktemp makes 0700 ones).
+make_root() {
+	ROOT="$BATS_TEST_TMPDIR/root"
+	mkdir -p "$ROOT"
+	chmod 755 "$BATS_TEST_TMPDIR" "$ROOT"
+}
+
+# The configuration comes on stdin; it lands in $CONF, mode 0644.
+write_conf() {
+	CONF="$BATS_TEST_TMPDIR/cellftpd.conf"
+	cat >"$CONF"
+	chmod 644 "$CONF"
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_server [cellftpd options...]: sets PORT, SERVER_PID, SERVER_LOG.
+start_server() {
+	SERVER_LOG="$BATS_TEST_TMPDIR/server.log"
+	local try
+	for try in 1 2 3; do
+		PORT=$(free_port)
+		systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+			"$CELLFTPD" -c "$CONF" "$@" 2>>"$SERVER_LOG" 3>&- &
+		SERVER_PID=$!
+		local i
+		for i in $(seq 50); do
+			if ss -Hltn "sport = :$PORT" | grep -q LISTEN; then
+				return 0
+			fi
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+	done
+	echo "server did not start on 127.0.0.1:$PORT" >&2
+	cat "$SERVER_LOG" >&2
+	return 1
+}
+
+# Sessions still running under the launcher (pid list, empty if none).
+sessions() {
+	[ -n "${SERVER_PID:-}" ] && pgrep -P "$SERVER_PID" || true
+}
+
+# Waits up to 5 s for every session of this server to end.
+wait_sessions_gone() {
+	local i
+	for i in $(seq 100); do
+		[ -z "$(sessions)" ] && return 0
+		sleep 0.05
+	done
+	echo "sessions left behind: $(sessions)" >&2
+	return 1
+}
+
+stop_server() {
+	if [ -n "${SERVER_PID:-}" ]; then
+		local child
+		for child in $(sessions); do
+			kill "$child" 2>/dev/null
+		done
+		kill "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+		SERVER_PID=
+	fi
+}
+
+teardown() {
+	stop_server
+	if declare -F cleanup >/dev/null; then
+		cleanup
+	fi
+}
+
+# chat LINE...: the whole dialogue, one reply line per output line.
+chat() {
+	python3 "$FTPCHAT" "$PORT" "$@"
+}
+
+# The server's log lines (log = stderr in test configurations).
+server_log() {
+	cat "$SERVER_LOG"
+}
+
+# curl against the test server: ftp_curl [curl options] PATH
+ftp_curl() {
+	local path="${*: -1}"
+	curl -sS --max-time 20 "${@:1:$#-1}" "ftp://127.0.0.1:$PORT/$path"
+}
+
+require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "needs root (creates system accounts or changes identity)"
+	fi
+}
+
+# Test system accounts, removed again by remove_accounts.
+TEST_ACCOUNTS=()
+add_account() {	# add_account NAME [useradd options...]
+	local name=$1
+	shift
+	userdel -r "$name" >/dev/null 2>&1 || true
+	useradd --no-create-home --shell /usr/sbin/nologin "$@" "$name"
+	TEST_ACCOUNTS+=("$name")
+}
+
+remove_accounts() {
+	local name
+	for name in "${TEST_ACCOUNTS[@]}"; do
+		userdel "$name" >/dev/null 2>&1 || true
+	done
+	TEST_ACCOUNTS=()
+}

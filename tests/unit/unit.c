@@ -1,0 +1,318 @@
+/* Unit tests of cellftpd's pure functions: path normalisation, reply
+ * formatting, Telnet stripping, configuration parsing, CIDR matching,
+ * time values. Output is TAP, counted by tests/run.sh. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cellftpd.h"
+
+static int ntests, failed;
+
+static void
+ok(int cond, const char *what)
+{
+	ntests++;
+	if (!cond) {
+		failed++;
+	}
+	printf("%sok %d - %s\n", cond ? "" : "not ", ntests, what);
+}
+
+static void
+norm(const char *cwd, const char *arg, const char *want)
+{
+	char out[VPATH_MAX], what[256];
+	int rc = path_normalize(cwd, arg, out, sizeof out);
+
+	snprintf(what, sizeof what, "normalize '%s' in '%s' -> '%s'", arg, cwd, want);
+	if (want == NULL) {
+		ok(rc == -1, what);
+	} else {
+		ok(rc == 0 && strcmp(out, want) == 0, what);
+		if (rc != 0 || strcmp(out, want) != 0) {
+			printf("# got '%s' (rc %d)\n", rc == 0 ? out : "", rc);
+		}
+	}
+}
+
+static void
+test_paths(void)
+{
+	char longpath[VPATH_MAX + 10], out[VPATH_MAX], q[64];
+
+	norm("/", "a", "/a");
+	norm("/", "", "/");
+	norm("/", ".", "/");
+	norm("/", "..", "/");
+	norm("/", "/..", "/");
+	norm("/", "../../..", "/");
+	norm("/a/b", "../../../etc/passwd", "/etc/passwd");
+	norm("/a/b", "..", "/a");
+	norm("/a/b", "../c", "/a/c");
+	norm("/a", "//b//c//", "/b/c");
+	norm("/a", "./b/./c/.", "/a/b/c");
+	norm("/a", "b/../../..", "/");
+	norm("/", "...", "/...");
+	norm("/", "..a/b..", "/..a/b..");
+	norm("/x", "a\\..\\b", "/x/a\\..\\b");	/* backslash is a name byte */
+	norm("/x", "%2e%2e/y", "/x/%2e%2e/y");	/* percent taken literally */
+	norm("/", "/../../tmp/x", "/tmp/x");
+	norm("/a b", "c d", "/a b/c d");
+
+	memset(longpath, 'a', sizeof longpath - 1);
+	longpath[0] = '/';
+	longpath[sizeof longpath - 1] = '\0';
+	ok(path_normalize("/", longpath, out, sizeof out) == -1,
+	    "a path longer than VPATH_MAX is refused");
+	longpath[VPATH_MAX - 1] = '\0';
+	ok(path_normalize("/", longpath, out, sizeof out) == 0 &&
+	    strlen(out) == VPATH_MAX - 1, "a path of VPATH_MAX-1 bytes fits");
+
+	ok(path_quote("a\"b\"", q, sizeof q) == 0 && strcmp(q, "a\"\"b\"\"") == 0,
+	    "quotes are doubled for 257 replies");
+	ok(path_quote("\"\"\"\"", q, 8) == -1, "quoting refuses to overflow");
+}
+
+static void
+test_replies(void)
+{
+	char out[256];
+	size_t len;
+
+	len = reply_format(out, sizeof out, 200, "NOOP ok");
+	ok(len == 13 && strcmp(out, "200 NOOP ok\r\n") == 0, "single-line reply");
+	reply_format(out, sizeof out, 211, "Features:\n SIZE\n MDTM\nEnd");
+	ok(strcmp(out, "211-Features:\r\n SIZE\r\n MDTM\r\n211 End\r\n") == 0,
+	    "multi-line reply with RFC 2389 feature lines");
+	reply_format(out, sizeof out, 230, "Welcome\n123 not an end\nLogin successful");
+	ok(strcmp(out, "230-Welcome\r\n230-123 not an end\r\n230 Login successful\r\n") == 0,
+	    "every inner line carries CODE-, so digits cannot end the reply");
+	reply_format(out, sizeof out, 550, "bad\rname");
+	ok(strcmp(out, "550 badname\r\n") == 0, "CR never reaches the wire");
+	ok(reply_format(out, 16, 200, "a reply that does not fit") == 0,
+	    "a reply too long for the buffer is refused");
+	ok(reply_format(out, sizeof out, 99, "x") == 0, "codes below 100 are refused");
+}
+
+static void
+test_telnet(void)
+{
+	char buf[64];
+	int st = 0;
+	size_t n;
+
+	memcpy(buf, "NO\xff\xf4OP\xff\xff\r\n", 10);
+	n = telnet_strip(buf, 10, &st);
+	ok(n == 7 && memcmp(buf, "NOOP\xff\r\n", 7) == 0,
+	    "IAC IP removed, IAC IAC kept as 0xff");
+	memcpy(buf, "A\xff\xfb\x01" "B\xff\xfa\x18\x01\xff\xf0" "C", 12);
+	st = 0;
+	n = telnet_strip(buf, 12, &st);
+	ok(n == 3 && memcmp(buf, "ABC", 3) == 0, "WILL option and SB..SE removed");
+	st = 0;
+	memcpy(buf, "X\xff", 2);
+	n = telnet_strip(buf, 2, &st);
+	memcpy(buf + n, "\xfd\x03Y", 3);
+	n += telnet_strip(buf + n, 3, &st);
+	ok(n == 2 && memcmp(buf, "XY", 2) == 0, "a sequence split between reads");
+}
+
+static int
+has_problem(const struct config *cfg, const char *text)
+{
+	for (size_t i = 0; i < cfg->nproblems; i++) {
+		if (strstr(cfg->problems[i], text) != NULL) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+expect(const char *ini, int errors, const char *text, const char *what)
+{
+	struct config *cfg = config_parse("t.conf", ini, 0);
+	int good = (int)cfg->nerrors == errors && (text == NULL || has_problem(cfg, text));
+
+	ok(good, what);
+	if (!good) {
+		for (size_t i = 0; i < cfg->nproblems; i++) {
+			printf("# %s\n", cfg->problems[i]);
+		}
+	}
+	config_free(cfg);
+}
+
+static void
+test_config(void)
+{
+	struct config *cfg;
+	const struct user_conf *u;
+
+	cfg = config_parse("t.conf", "", 0);
+	ok(cfg->nerrors == 0 && cfg->srv.idle_timeout == 300 &&
+	    cfg->srv.pasv_lo == 49152 && cfg->srv.pasv_hi == 65535 &&
+	    cfg->srv.umask == 022 && cfg->srv.max_login_failures == 3 &&
+	    cfg->srv.active_mode == 1 && cfg->srv.atomic_uploads == 1 &&
+	    config_word_in(&cfg->srv.anonymous_names, "FTP", 1),
+	    "defaults of an empty file");
+	config_free(cfg);
+
+	cfg = config_parse("t.conf",
+	    "[server]\n"
+	    "banner = Example archive ; comment\n"
+	    "passive_ports = 50000-50010 # comment\n"
+	    "umask = 027\n"
+	    "all_users = yes\n"
+	    "restricted_users = joe bobby\n"
+	    "[passive_addresses]\n"
+	    "192.168.1.0/24 = 192.168.1.1\n"
+	    "default = ftp.example.org\n"
+	    "[user alice]\n"
+	    "password = secret\n"
+	    "allow_write = upload\n"
+	    "umask = 077\n"
+	    "symlinks = follow\n", 0);
+	u = config_user(cfg, "alice");
+	ok(cfg->nerrors == 0 && strcmp(cfg->srv.banner, "Example archive") == 0 &&
+	    cfg->srv.pasv_lo == 50000 && cfg->srv.pasv_hi == 50010 &&
+	    cfg->srv.umask == 027 && cfg->srv.all_users == 1 &&
+	    cfg->srv.restricted_users.n == 2 && cfg->npasv == 2 &&
+	    u != NULL && strcmp(u->password, "secret") == 0 &&
+	    u->allow_write == WRITE_UPLOAD && u->umask == 077 && u->umask_set &&
+	    u->symlinks == SYMLINKS_FOLLOW,
+	    "every kind of value lands in the structure");
+	ok(has_problem(cfg, "t.conf:11: warning: [user alice] has a plaintext"),
+	    "plaintext password warned with its line");
+	config_free(cfg);
+
+	expect("[server]\nbogus = 1\n", 1, "t.conf:2: unknown key 'bogus'",
+	    "unknown key names its line");
+	expect("[nonsense]\n", 1, "t.conf:1: unknown section [nonsense]",
+	    "unknown section names its line");
+	expect("[server]\nidle_timeout = 0\n", 1, "t.conf:2: idle_timeout:",
+	    "a number below its minimum");
+	expect("[server]\nidle_timeout = 12x\n", 1, "not a number", "a number with junk");
+	expect("[server]\nidle_timeout = 99999999999999999999\n", 1, "not a number",
+	    "a number that overflows");
+	expect("[server]\npassive_ports = 60000-50000\n", 1, "port range",
+	    "a range backwards");
+	expect("[server]\npassive_ports = 80-90\n", 1, "port range",
+	    "a passive range below 1024");
+	expect("[server]\nactive_mode = perhaps\n", 1, "not yes or no", "a bad boolean");
+	expect("[server]\numask = 8\n", 1, "octal", "a bad umask");
+	expect("[server]\nlog = everywhere\n", 1, "not one of auto", "a bad enum");
+	expect("[server]\npassive_address = 1.2.3\n", 1, "not an IP address",
+	    "a bad passive_address");
+	expect("[passive_addresses]\n10.0.0.0/33 = 1.2.3.4\n", 1, "network",
+	    "a CIDR prefix too long");
+	expect("[passive_addresses]\n10.0.0.1/8 = 1.2.3.4\n", 1, "network",
+	    "a CIDR with host bits set");
+	expect("[passive_addresses]\n10.0.0.0/8 = bad host!\n", 1, "host name",
+	    "a bad passive target");
+	expect("[server]\nbanner = a\nbanner = b\n", 1, "t.conf:3: 'banner' given twice",
+	    "a key given twice");
+	expect("[user a]\n[user a]\n", 1, "[user a] given twice", "a user given twice");
+	expect("[user a b]\n", 1, "not a valid user name", "a user name with a space");
+	expect("banner = x\n", 1, "t.conf:1: 'banner' outside a section",
+	    "a key before any section");
+	expect("[server]\njust words\n", 1, "t.conf:2: syntax error", "a line without '='");
+	expect("[server]\n  banner = indented\n", 0, NULL,
+	    "an indented key is a key, not a continuation");
+	expect("[user a]\npassword = x\npassword_hash = "
+	    "0000000000000000000000000000000000000000000000000000000000000000\n",
+	    1, "only one of", "two password forms");
+	expect("[user a]\npassword_hash = nothash\n", 1, "neither a crypt",
+	    "a password_hash that is no hash");
+	expect("[user a]\npassword_hash = $6$salt$x\npassword_salt = 1\n", 1,
+	    "password_salt goes only", "a salt with a crypt hash");
+	expect("[user anonymous]\npassword = x\n", 1, "takes any password",
+	    "anonymous with a password");
+	expect("[user a]\nhome = incoming\n", 1, "must start with '/'",
+	    "a relative home");
+	expect("[server]\nbanner = x\n[user a]\n", 0, "warning: [user a] logs in "
+	    "without any password", "a user without password is warned");
+	expect("[server]\nanonymous_names = ftp\n[user ftp]\n", 1,
+	    "also one of anonymous_names", "a user that is also an anonymous name");
+
+	{
+		char big[CONF_LINE_MAX + 64];
+
+		memset(big, 'x', sizeof big);
+		memcpy(big, "[server]\nbanner = ", 18);
+		strcpy(big + sizeof big - 2, "\n");
+		expect(big, 1, "t.conf:2: line longer than", "an over-long line");
+	}
+}
+
+static void
+test_cidr(void)
+{
+	struct cidr c;
+	struct sockaddr_in a4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+
+	ok(cidr_parse("192.168.1.0/24", &c) == 0, "parse an IPv4 network");
+	inet_pton(AF_INET, "192.168.1.77", &a4.sin_addr);
+	ok(cidr_match(&c, (struct sockaddr *)&a4), "an address inside matches");
+	inet_pton(AF_INET, "192.168.2.1", &a4.sin_addr);
+	ok(!cidr_match(&c, (struct sockaddr *)&a4), "an address outside does not");
+	inet_pton(AF_INET6, "::ffff:192.168.1.5", &a6.sin6_addr);
+	ok(cidr_match(&c, (struct sockaddr *)&a6), "an IPv4-mapped IPv6 address matches");
+	ok(cidr_parse("2001:db8::/32", &c) == 0, "parse an IPv6 network");
+	inet_pton(AF_INET6, "2001:db8:1::1", &a6.sin6_addr);
+	ok(cidr_match(&c, (struct sockaddr *)&a6), "an IPv6 address inside matches");
+	ok(cidr_parse("127.0.0.1", &c) == 0 && c.prefix == 32, "a host is /32");
+	ok(cidr_parse("nonsense/8", &c) == -1, "nonsense is refused");
+}
+
+static void
+test_time(void)
+{
+	long long t;
+
+	ok(parse_timeval("20240229123456", &t) == 0 && t == 1709210096,
+	    "time-val in UTC");
+	ok(parse_timeval("20240229123456.123", &t) == 0 && t == 1709210096,
+	    "time-val with fraction");
+	ok(parse_timeval("2024022912345", &t) == -1, "a short time-val is refused");
+	ok(parse_timeval("20241329123456", &t) == -1, "month 13 is refused");
+	ok(parse_timeval("20240229123456.", &t) == -1, "an empty fraction is refused");
+}
+
+static void
+test_auth(void)
+{
+	char hash[256];
+
+	ok(auth_hash_password("secret", hash, sizeof hash) == 0 &&
+	    strncmp(hash, "$y$", 3) == 0 && auth_hash_valid(hash, NULL),
+	    "-H makes a yescrypt hash this system verifies");
+	ok(auth_hash_valid("$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2"
+	    "/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/", NULL) &&
+	    auth_hash_valid("$2b$05$abcdefghijklmnopqrstuu", NULL),
+	    "sha512crypt and bcrypt settings are accepted");
+	ok(!auth_hash_valid("plain words", NULL) && !auth_hash_valid("", NULL),
+	    "words that are no hash are refused");
+	ok(auth_hash_valid("00112233445566778899aabbccddeeff"
+	    "00112233445566778899aabbccddeeff", "salt"), "64 hex digits are the SHA-256 form");
+	ok(ct_equal("abcd", "abcd", 4) && !ct_equal("abcd", "abce", 4),
+	    "constant-time comparison");
+}
+
+int
+main(void)
+{
+	test_paths();
+	test_replies();
+	test_telnet();
+	test_config();
+	test_cidr();
+	test_time();
+	test_auth();
+	printf("1..%d\n", ntests);
+	printf("unit: %d passed, %d failed\n", ntests - failed, failed);
+	return failed != 0;
+}

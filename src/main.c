@@ -186,7 +186,7 @@ main(int argc, char **argv)
 	strcpy(s.cwd, "/");
 
 	cfg = config_load(conf, CONF_CHECK_FILE | CONF_CHECK_FS);
-	log_open(cfg->nerrors == 0 ? cfg->srv.log : LOGTO_AUTO, debug);
+	log_open(cfg->srv.log, debug);	/* as the file says, else the default */
 	log_set_client(s.peer_addr, s.peer_port);
 	if (cfg->nerrors > 0) {
 		for (size_t i = 0; i < cfg->nproblems; i++) {

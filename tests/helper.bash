@@ -31,12 +31,17 @@ free_port() {
 
 # start_server [cellftpd options...]: sets PORT, SERVER_PID, SERVER_LOG.
 start_server() {
+	launch "$CELLFTPD" -c "$CONF" "$@"
+}
+
+# launch PROGRAM [ARGS...]: any command line behind the launcher.
+launch() {
 	SERVER_LOG="$BATS_TEST_TMPDIR/server.log"
 	local try
 	for try in 1 2 3; do
 		PORT=$(free_port)
 		systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
-			"$CELLFTPD" -c "$CONF" "$@" 2>>"$SERVER_LOG" 3>&- &
+			"$@" 2>>"$SERVER_LOG" 3>&- &
 		SERVER_PID=$!
 		local i
 		for i in $(seq 50); do
@@ -47,7 +52,7 @@ start_server() {
 			sleep 0.05
 		done
 		kill "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null || true
 	done
 	echo "server did not start on 127.0.0.1:$PORT" >&2
 	cat "$SERVER_LOG" >&2
@@ -77,9 +82,10 @@ stop_server() {
 			kill "$child" 2>/dev/null
 		done
 		kill "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null || true
 		SERVER_PID=
 	fi
+	return 0
 }
 
 teardown() {

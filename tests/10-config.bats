@@ -1,0 +1,183 @@
+#!/usr/bin/env bats
+# The configuration as a session meets it: read at every connection,
+# refused with 421 when broken, checked for ownership when run as root.
+
+load helper
+
+setup() {
+	make_root
+}
+
+good_conf() {
+	write_conf <<-EOF
+	[server]
+	banner = ${1:-first banner}
+	log = stderr
+	[user anonymous]
+	root = $ROOT
+	EOF
+}
+
+@test "an edit takes effect on the next connection" {
+	good_conf "first banner"
+	start_server
+	run chat
+	assert_output "220 first banner"
+	good_conf "second banner"
+	run chat
+	assert_output "220 second banner"
+}
+
+@test "a broken configuration answers 421 and logs FILE:LINE" {
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	idle_timeout = soon
+	EOF
+	start_server
+	run chat "USER anonymous"
+	assert_output "421 Service not available: configuration error (see the server log)
+EOF"
+	run server_log
+	assert_output --partial "configuration: $CONF:3: idle_timeout: 'soon' is not a number from 1 to 86400"
+	wait_sessions_gone
+}
+
+@test "a root that does not exist is an error naming its line" {
+	write_conf <<-EOF
+	[user bob]
+	password = x
+	root = $ROOT/missing
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF:3: [user bob]: root '$ROOT/missing': No such file or directory"
+}
+
+@test "a root that is a file is an error" {
+	touch "$ROOT/file"
+	write_conf <<-EOF
+	[user bob]
+	password = x
+	root = $ROOT/file
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line --partial "root '$ROOT/file' is not a directory"
+}
+
+@test "relative paths are relative to the configuration file" {
+	mkdir "$BATS_TEST_TMPDIR/tree"
+	echo hi >"$BATS_TEST_TMPDIR/tree/f"
+	chmod 755 "$BATS_TEST_TMPDIR/tree"
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	[user anonymous]
+	root = tree
+	EOF
+	start_server
+	run chat "USER ftp" "PASS x" "SIZE f"
+	assert_line --index 3 "213 3"
+}
+
+@test "an unknown system_user is an error" {
+	write_conf <<-EOF
+	[user bob]
+	password = x
+	system_user = no-such-account-here
+	root = $ROOT
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF:3: [user bob]: no system account 'no-such-account-here'"
+}
+
+@test "a missing explicit deny_users_file is an error" {
+	write_conf <<-EOF
+	[server]
+	deny_users_file = $BATS_TEST_TMPDIR/nothere
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF:2: deny_users_file '$BATS_TEST_TMPDIR/nothere': No such file or directory"
+}
+
+@test "every problem of a file is listed, not just the first" {
+	write_conf <<-EOF
+	[server]
+	passive_ports = 2000-1000
+	umask = 999
+	[passive_addresses]
+	10.1.2.3/8 = 10.0.0.1
+	[weird]
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line --partial "$CONF:2: passive_ports: '2000-1000' is not a port range"
+	assert_line --partial "$CONF:3: umask: '999' is not an octal mode"
+	assert_line --partial "$CONF:5: [passive_addresses]: '10.1.2.3/8' is not an address"
+	assert_line "$CONF:6: unknown section [weird]"
+	assert_line --partial "not usable, 0 users, 4 errors"
+}
+
+@test "as root, a group- or world-writable configuration is refused" {
+	require_root
+	good_conf
+	chmod 666 "$CONF"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF: refused: must be owned by root and not writable by group or others (owner uid 0, mode 0666)"
+	start_server
+	run chat
+	assert_output "421 Service not available: configuration error (see the server log)"
+	chmod 620 "$CONF"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+}
+
+@test "as root, a configuration owned by another user is refused" {
+	require_root
+	good_conf
+	chown nobody "$CONF"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line --partial "refused: must be owned by root"
+	start_server
+	run chat
+	assert_output "421 Service not available: configuration error (see the server log)"
+}
+
+@test "as root, system_user = root is refused" {
+	require_root
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	[user admin]
+	password = x
+	system_user = root
+	root = $ROOT
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF:5: [user admin]: sessions never run as root"
+}
+
+@test "under inetd (fd 2 is the socket) log lines never reach the client" {
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	idle_timeout = never
+	EOF
+	launch sh -c 'exec 2>&0; exec "$0" -d -c "$1"' "$CELLFTPD" "$CONF"
+	run chat "NOOP"
+	assert_output "421 Service not available: configuration error (see the server log)
+EOF"
+	good_conf
+	run chat "USER anonymous" "PASS x" "PWD" "QUIT"
+	assert_output "220 first banner
+331 Anonymous login ok, send your e-mail address as password
+230 Login successful
+257 \"/\" is the current directory
+221 Goodbye"
+}

@@ -610,9 +610,20 @@ reader(char *str, int num, void *arg)
 		problem(ld->cfg, ld->line, 0, "NUL byte in line");
 		return str;
 	}
-	if (len + 1 > (size_t)num) {
-		problem(ld->cfg, ld->line, 0, "line longer than %d bytes", num - 2);
-		return str;
+	{
+		size_t content = len;
+
+		if (content > 0 && p[content - 1] == '\n') {
+			content--;
+		}
+		if (content > 0 && p[content - 1] == '\r') {
+			content--;
+		}
+		if (content > CONF_LINE_MAX || len + 1 > (size_t)num) {
+			problem(ld->cfg, ld->line, 0, "line longer than %d bytes",
+			    CONF_LINE_MAX);
+			return str;
+		}
 	}
 	memcpy(str, p, len);
 	str[len] = '\0';
@@ -776,8 +787,9 @@ check_user(struct config *cfg, struct user_conf *u, int checks)
 	if (!(checks & CONF_CHECK_FS)) {
 		return;
 	}
-	if (u->root == NULL && pw == NULL && geteuid() == 0) {
-		pw = getpwnam("nobody");
+	if (u->root == NULL && pw == NULL) {
+		/* the account the session will run as (see auth.c) */
+		pw = geteuid() == 0 ? getpwnam("nobody") : getpwuid(geteuid());
 	}
 	if (u->root == NULL && pw != NULL) {
 		u->root = xstrdup(pw->pw_dir);
@@ -825,6 +837,10 @@ check_server(struct config *cfg, int checks)
 			    "anonymous_names", name);
 		}
 	}
+	if (s->restricted_users.n > 0 && !s->all_users) {
+		problem(cfg, kl[find_key(server_keys, "restricted_users")], 1,
+		    "restricted_users has no effect without all_users = yes");
+	}
 	if (s->anonymous_names.n > 0 && config_user(cfg, "anonymous") == NULL &&
 	    kl[find_key(server_keys, "anonymous_names")] != 0) {
 		problem(cfg, kl[find_key(server_keys, "anonymous_names")], 1,
@@ -847,8 +863,9 @@ config_parse(const char *name, const char *text, int checks)
 	ld.end = text + strlen(text);
 
 	/* inih's behaviour, chosen on purpose: no continuation lines (an
-	 * indented line is an error, not part of the value above), ';' and
-	 * '#' start comments, lines up to CONF_LINE_MAX, every error seen. */
+	 * indented "key = value" is a key of its own, never part of the
+	 * value above), ';' and '#' start comments, lines up to
+	 * CONF_LINE_MAX bytes, every error seen. */
 	ini_allow_multiline = false;
 	ini_allow_bom = true;
 	ini_allow_inline_comments = true;
@@ -872,6 +889,28 @@ config_parse(const char *name, const char *text, int checks)
 		check_user(cfg, &cfg->users[i], checks);
 	}
 	return cfg;
+}
+
+/* Unsafe modes that root would refuse are warnings for anyone else, and
+ * secrets readable by every local user are worth a warning always. */
+static void
+file_mode_warnings(struct config *cfg, const struct stat *st)
+{
+	int secrets = 0;
+
+	for (size_t i = 0; i < cfg->nusers; i++) {
+		secrets |= cfg->users[i].password != NULL ||
+		    cfg->users[i].password_hash != NULL;
+	}
+	if (geteuid() != 0 && (st->st_mode & 022) != 0) {
+		problem(cfg, 0, 1, "writable by group or others (mode %04o); "
+		    "started as root, cellftpd would refuse it",
+		    (unsigned)(st->st_mode & 07777));
+	}
+	if (secrets && (st->st_mode & 004) != 0) {
+		problem(cfg, 0, 1, "holds passwords but is readable by others "
+		    "(mode %04o); chmod 600", (unsigned)(st->st_mode & 07777));
+	}
 }
 
 struct config *
@@ -920,6 +959,7 @@ config_load(const char *path, int checks)
 	}
 	cfg = config_parse(path, text, checks);
 	free(text);
+	file_mode_warnings(cfg, &st);
 out:
 	if (fd >= 0) {
 		close(fd);

@@ -93,6 +93,11 @@ load helper
 	assert_success
 	assert_line "$CONF:2: warning: [user bob] has a plaintext password; use password_hash (cellftpd -H makes one)"
 	assert_line "$CONF:4: warning: [user eve] logs in without any password"
+	assert_line "$CONF: warning: holds passwords but is readable by others (mode 0644); chmod 600"
+	assert_line --partial "usable, 2 users, 0 errors, 3 warnings"
+	chmod 600 "$CONF"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_success
 	assert_line --partial "usable, 2 users, 0 errors, 2 warnings"
 }
 

@@ -243,7 +243,12 @@ test_config(void)
 		memset(big, 'x', sizeof big);
 		memcpy(big, "[server]\nbanner = ", 18);
 		strcpy(big + sizeof big - 2, "\n");
-		expect(big, 1, "t.conf:2: line longer than", "an over-long line");
+		expect(big, 1, "t.conf:2: line longer than 1024 bytes", "an over-long line");
+		/* exactly CONF_LINE_MAX bytes of content, then CR LF */
+		memset(big, 'x', sizeof big);
+		memcpy(big, "[server]\nbanner = ", 18);
+		strcpy(big + 9 + CONF_LINE_MAX, "\r\n");
+		expect(big, 0, NULL, "a line of exactly CONF_LINE_MAX bytes fits");
 	}
 }
 

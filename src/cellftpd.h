@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "limits.h"
 
@@ -143,10 +144,16 @@ enum ctrl_status { CTRL_LINE = 0, CTRL_TOOLONG, CTRL_NUL, CTRL_EOF, CTRL_TIMEOUT
 /* Strip Telnet IAC sequences in place; returns the new length. */
 size_t telnet_strip(char *buf, size_t len, int *state);
 enum ctrl_status ctrl_read_line(struct ctrl *, char *line, size_t size);
+/* Read what the socket has now (after poll said so): -1 on EOF. */
+int ctrl_fill(struct ctrl *);
+/* A complete line in the buffer? Copies it; consumes it when asked. */
+int ctrl_peek_line(struct ctrl *, char *line, size_t size, int consume);
 /* Format a reply; '\n' in text separates lines. Returns length or 0. */
 size_t reply_format(char *out, size_t size, int code, const char *text);
 void reply(struct session *, int code, const char *fmt, ...) PRINTF(3, 4);
 void reply_lines(struct session *, int code, const char *text);
+/* Bytes as they are (a listing for STAT) on the control connection. */
+void ctrl_write(struct session *, const char *buf, size_t len);
 
 /* ---- path.c ---- */
 
@@ -225,6 +232,19 @@ struct session {
 	int	  type_ascii;
 	int	  utf8;
 	int	  quit;
+	/* data connection (data.c) */
+	struct sockaddr_storage local_sa, peer_sa;
+	int	  pasv_fd;		/* passive listener, -1 when none */
+	struct sockaddr_storage port_sa;	/* PORT/EPRT target */
+	int	  have_port;
+	int	  epsv_all;
+	long long rest;			/* REST offset for the next transfer */
+	long long xfer_bytes;		/* of the transfer running now */
+	int	  ctrl_held;		/* a command waits for the transfer's end */
+	unsigned  mlst_facts;		/* OPTS MLST selection (list.c) */
+	/* totals for the logout line */
+	long long bytes_in, bytes_out;
+	unsigned  files_in, files_out;
 };
 
 void session_run(struct session *);
@@ -246,5 +266,54 @@ void cmd_site(struct session *, char *);
 /* Resolve arg against the session; replies and returns -1 on failure. */
 int session_path(struct session *, const char *arg, char *out);
 int parse_timeval(const char *s, long long *sec);
+void reply_errno(struct session *, const char *vpath);
+int format_time(time_t t, char *out, size_t size);
+
+/* ---- data.c ---- */
+
+void cmd_pasv(struct session *, char *);
+void cmd_epsv(struct session *, char *);
+void cmd_port(struct session *, char *);
+void cmd_eprt(struct session *, char *);
+/* The data connection for a transfer (non-blocking), or -1 after 425. */
+int data_connect(struct session *);
+void data_reset(struct session *);
+int parse_port_arg(const char *arg, struct sockaddr_storage *out);
+int parse_eprt_arg(const char *arg, struct sockaddr_storage *out);
+int same_host(const struct sockaddr_storage *, const struct sockaddr_storage *);
+
+/* ---- transfer.c ---- */
+
+void cmd_retr(struct session *, char *);
+void cmd_stor(struct session *, char *);
+void cmd_appe(struct session *, char *);
+void cmd_stou(struct session *, char *);
+void cmd_rest(struct session *, char *);
+void cmd_abor(struct session *, char *);
+/* How a transfer, or one wait in it, ended. */
+enum xfer_result { XR_OK = 0, XR_ABORTED, XR_TIMEOUT, XR_LOST, XR_NOSPACE,
+	XR_LOCAL, XR_EXISTS };
+/* Wait for fd (POLLIN/POLLOUT) while watching the control connection:
+ * XR_OK when fd is ready, else XR_ABORTED, XR_TIMEOUT or XR_LOST. */
+enum xfer_result xfer_wait(struct session *, int fd, short events);
+/* Write all of buf to a non-blocking data socket. */
+enum xfer_result xfer_send(struct session *, int fd, const char *buf, size_t len);
+/* TYPE A: LF to CR LF (out holds 2 * n); CR LF to LF in place. */
+size_t ascii_encode(const char *in, size_t n, char *out);
+size_t ascii_decode(char *buf, size_t n, int *held_cr);
+
+/* ---- list.c ---- */
+
+void cmd_list(struct session *, char *);
+void cmd_nlst(struct session *, char *);
+void cmd_mlsd(struct session *, char *);
+void cmd_mlst(struct session *, char *);
+void list_stat(struct session *, char *);
+int opts_mlst(struct session *, const char *arg);
+size_t mlst_feat(const struct session *, char *out, size_t size);
+unsigned mlst_default_facts(void);
+/* Glob match of name against pattern (* ? [...]); *work counts steps,
+ * returns -1 when it would pass GLOB_WORK_MAX. */
+int glob_match(const char *pattern, const char *name, long *work);
 
 #endif

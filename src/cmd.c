@@ -47,51 +47,50 @@ static void cmd_mode(struct session *, char *);
 static void cmd_stru(struct session *, char *);
 static void cmd_allo(struct session *, char *);
 static void cmd_auth(struct session *, char *);
-static void cmd_later(struct session *, char *);
 
 static const struct command commands[] = {
-	{ "ABOR", ARG_NONE | LOGIN,	cmd_later, NULL },
+	{ "ABOR", ARG_NONE | LOGIN,	cmd_abor, NULL },
 	{ "ACCT", ARG_REQ | LOGIN,	cmd_acct, NULL },
 	{ "ALLO", ARG_REQ | LOGIN,	cmd_allo, NULL },
-	{ "APPE", ARG_REQ | LOGIN | WRITE, cmd_later, NULL },
+	{ "APPE", ARG_REQ | LOGIN | WRITE, cmd_appe, NULL },
 	{ "AUTH", ARG_REQ,		cmd_auth, NULL },
 	{ "CDUP", ARG_NONE | LOGIN,	cmd_cdup, NULL },
 	{ "CWD",  LOGIN,		cmd_cwd, NULL },
 	{ "DELE", ARG_REQ | LOGIN | WRITE, cmd_dele, NULL },
-	{ "EPRT", ARG_REQ | LOGIN,	cmd_later, NULL },
-	{ "EPSV", LOGIN,		cmd_later, NULL },
+	{ "EPRT", ARG_REQ | LOGIN,	cmd_eprt, "EPRT" },
+	{ "EPSV", LOGIN,		cmd_epsv, "EPSV" },
 	{ "FEAT", ARG_NONE,		cmd_feat, NULL },
 	{ "HELP", 0,			cmd_help, NULL },
 	{ "HOST", ARG_REQ,		cmd_host, "HOST" },
-	{ "LIST", LOGIN,		cmd_later, NULL },
+	{ "LIST", LOGIN,		cmd_list, NULL },
 	{ "MDTM", ARG_REQ | LOGIN,	cmd_mdtm, "MDTM" },
 	{ "MFMT", ARG_REQ | LOGIN | WRITE, cmd_mfmt, "MFMT" },
 	{ "MKD",  ARG_REQ | LOGIN | WRITE, cmd_mkd, NULL },
-	{ "MLSD", LOGIN,		cmd_later, NULL },
-	{ "MLST", LOGIN,		cmd_later, NULL },
+	{ "MLSD", LOGIN,		cmd_mlsd, NULL },
+	{ "MLST", LOGIN,		cmd_mlst, NULL },	/* FEAT: mlst_feat() */
 	{ "MODE", ARG_REQ | LOGIN,	cmd_mode, NULL },
-	{ "NLST", LOGIN,		cmd_later, NULL },
+	{ "NLST", LOGIN,		cmd_nlst, NULL },
 	{ "NOOP", ARG_NONE,		cmd_noop, NULL },
 	{ "OPTS", ARG_REQ | LOGIN,	cmd_opts, "UTF8" },
 	{ "PASS", 0,			cmd_pass, NULL },
-	{ "PASV", ARG_NONE | LOGIN,	cmd_later, NULL },
-	{ "PORT", ARG_REQ | LOGIN,	cmd_later, NULL },
+	{ "PASV", ARG_NONE | LOGIN,	cmd_pasv, NULL },
+	{ "PORT", ARG_REQ | LOGIN,	cmd_port, NULL },
 	{ "PWD",  ARG_NONE | LOGIN,	cmd_pwd, NULL },
 	{ "QUIT", 0,			cmd_quit, NULL },
 	{ "REIN", ARG_NONE | LOGIN,	cmd_rein, NULL },
-	{ "REST", ARG_REQ | LOGIN,	cmd_later, NULL },
-	{ "RETR", ARG_REQ | LOGIN,	cmd_later, NULL },
+	{ "REST", ARG_REQ | LOGIN,	cmd_rest, "REST STREAM" },
+	{ "RETR", ARG_REQ | LOGIN,	cmd_retr, NULL },
 	{ "RMD",  ARG_REQ | LOGIN | WRITE, cmd_rmd, NULL },
 	{ "RNFR", ARG_REQ | LOGIN | WRITE, cmd_rnfr, NULL },
 	{ "RNTO", ARG_REQ | LOGIN | WRITE, cmd_rnto, NULL },
 	{ "SITE", ARG_REQ | LOGIN,	cmd_site, NULL },
 	{ "SIZE", ARG_REQ | LOGIN,	cmd_size, "SIZE" },
 	{ "STAT", LOGIN,		cmd_stat, NULL },
-	{ "STOR", ARG_REQ | LOGIN | CREATE, cmd_later, NULL },
-	{ "STOU", LOGIN | CREATE,	cmd_later, NULL },
+	{ "STOR", ARG_REQ | LOGIN | CREATE, cmd_stor, NULL },
+	{ "STOU", LOGIN | CREATE,	cmd_stou, NULL },
 	{ "STRU", ARG_REQ | LOGIN,	cmd_stru, NULL },
 	{ "SYST", ARG_NONE,		cmd_syst, NULL },
-	{ "TYPE", ARG_REQ | LOGIN,	cmd_type, NULL },
+	{ "TYPE", ARG_REQ | LOGIN,	cmd_type, "TVFS" },
 	{ "USER", ARG_REQ,		cmd_user, NULL },
 	{ "XCUP", ARG_NONE | LOGIN,	cmd_cdup, NULL },
 	{ "XCWD", LOGIN,		cmd_cwd, NULL },
@@ -452,7 +451,7 @@ cmd_stat(struct session *s, char *arg)
 	char text[1024];
 
 	if (arg != NULL) {
-		cmd_later(s, arg);
+		list_stat(s, arg);
 		return;
 	}
 	snprintf(text, sizeof text,
@@ -480,6 +479,9 @@ cmd_feat(struct session *s, char *arg)
 		if (commands[i].feat != NULL) {
 			len += (size_t)snprintf(text + len, sizeof text - len, " %s\n",
 			    commands[i].feat);
+		} else if (commands[i].fn == cmd_mlst) {
+			len += mlst_feat(s, text + len, sizeof text - len);
+			len += (size_t)snprintf(text + len, sizeof text - len, "\n");
 		}
 	}
 	snprintf(text + len, sizeof text - len, "End");
@@ -492,6 +494,8 @@ cmd_opts(struct session *s, char *arg)
 	if (strcasecmp(arg, "UTF8 ON") == 0 || strcasecmp(arg, "UTF8") == 0) {
 		s->utf8 = 1;
 		reply(s, 200, "UTF8 mode on: names are sent as they are stored");
+	} else if (strncasecmp(arg, "MLST", 4) == 0 && (arg[4] == ' ' || arg[4] == '\0')) {
+		opts_mlst(s, arg[4] == ' ' ? arg + 5 : "");
 	} else if (strcasecmp(arg, "UTF8 OFF") == 0) {
 		s->utf8 = 0;
 		reply(s, 200, "UTF8 mode off: names are still sent as they are stored");
@@ -571,12 +575,4 @@ cmd_auth(struct session *s, char *arg)
 {
 	(void)arg;
 	reply(s, 502, "TLS is not available on this server");
-}
-
-/* Data connections, transfers and listings arrive with the data channel. */
-static void
-cmd_later(struct session *s, char *arg)
-{
-	(void)arg;
-	reply(s, 502, "Command not implemented");
 }

@@ -84,26 +84,63 @@ take_line(struct ctrl *c, char *nl, char *line, size_t size)
 	return CTRL_LINE;
 }
 
+int
+ctrl_fill(struct ctrl *c)
+{
+	ssize_t n;
+
+	if (c->pos > 0) {
+		memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+		c->len -= c->pos;
+		c->pos = 0;
+	}
+	if (c->len == sizeof c->buf) {
+		c->discard = 1;		/* over-long: drop until its end */
+		c->len = 0;
+	}
+	do {
+		n = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN) {
+		return 0;
+	}
+	if (n <= 0) {
+		return -1;
+	}
+	c->len += telnet_strip(c->buf + c->len, (size_t)n, &c->telnet);
+	return 0;
+}
+
+int
+ctrl_peek_line(struct ctrl *c, char *line, size_t size, int consume)
+{
+	char *nl = memchr(c->buf + c->pos, '\n', c->len - c->pos);
+	size_t pos = c->pos;
+	int discard = c->discard;
+
+	if (nl == NULL) {
+		return 0;
+	}
+	if (take_line(c, nl, line, size) != CTRL_LINE) {
+		line[0] = '\0';
+	}
+	if (!consume) {
+		c->pos = pos;
+		c->discard = discard;
+	}
+	return 1;
+}
+
 enum ctrl_status
 ctrl_read_line(struct ctrl *c, char *line, size_t size)
 {
 	for (;;) {
 		char *nl = memchr(c->buf + c->pos, '\n', c->len - c->pos);
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		ssize_t n;
 		int rc;
 
 		if (nl != NULL) {
 			return take_line(c, nl, line, size);
-		}
-		if (c->pos > 0) {
-			memmove(c->buf, c->buf + c->pos, c->len - c->pos);
-			c->len -= c->pos;
-			c->pos = 0;
-		}
-		if (c->len == sizeof c->buf) {
-			c->discard = 1;		/* over-long: drop until its end */
-			c->len = 0;
 		}
 		rc = poll(&pfd, 1, (int)c->idle_timeout * 1000);
 		if (rc == 0) {
@@ -115,14 +152,9 @@ ctrl_read_line(struct ctrl *c, char *line, size_t size)
 			}
 			return CTRL_EOF;
 		}
-		n = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-			continue;
-		}
-		if (n <= 0) {
+		if (ctrl_fill(c) != 0) {
 			return CTRL_EOF;
 		}
-		c->len += telnet_strip(c->buf + c->len, (size_t)n, &c->telnet);
 	}
 }
 
@@ -170,8 +202,8 @@ reply_format(char *out, size_t size, int code, const char *text)
 	return len;
 }
 
-static void
-send_all(struct session *s, const char *buf, size_t len)
+void
+ctrl_write(struct session *s, const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(s->ctrl.fd, buf, len);
@@ -201,7 +233,7 @@ reply_lines(struct session *s, int code, const char *text)
 	if (log_debugging()) {
 		log_debug_dialogue("->", out);
 	}
-	send_all(s, out, len);
+	ctrl_write(s, out, len);
 }
 
 void

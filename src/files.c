@@ -29,7 +29,7 @@ session_path(struct session *s, const char *arg, char *out)
 	return 0;
 }
 
-static void
+void
 reply_errno(struct session *s, const char *vpath)
 {
 	int code = errno == ENOSPC || errno == EDQUOT ? 452 : 550;
@@ -240,7 +240,7 @@ cmd_size(struct session *s, char *arg)
 	}
 }
 
-static int
+int
 format_time(time_t t, char *out, size_t size)
 {
 	struct tm tm;

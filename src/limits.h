@@ -24,6 +24,18 @@
 #define SESSIONS_MAX		100000	/* upper bound for max_sessions(_per_ip) */
 #define DENY_FILE_MAX		(256 * 1024)	/* bytes read from deny_users_file */
 
+/* data connections and transfers */
+#define XFER_BUF		(256 * 1024)	/* bytes per read/write of a transfer */
+#define SENDFILE_CHUNK		(4 * 1024 * 1024)	/* bytes per sendfile call */
+#define STOU_TRIES_MAX		16	/* unique names tried by STOU */
+#define TEMP_TRIES_MAX		16	/* temporary names tried by atomic STOR */
+
+/* listings */
+#define LIST_ENTRIES_MAX	50000	/* entries in one listing */
+#define GLOB_PATTERN_MAX	255	/* bytes in a glob pattern */
+#define GLOB_WORK_MAX		(20 * 1000 * 1000)	/* match steps per listing */
+#define NAME_CACHE_MAX		32	/* uid/gid names remembered per listing */
+
 /* paths */
 #define VPATH_MAX		4096	/* bytes in a client-visible path (PATH_MAX) */
 

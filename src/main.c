@@ -178,12 +178,19 @@ main(int argc, char **argv)
 	quiet_std_fds();
 	signal(SIGPIPE, SIG_IGN);
 	setsockopt(STDIN_FILENO, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/* Telnet Synch before ABOR arrives as urgent data: keep it in the
+	 * stream, where the IAC filter removes it */
+	setsockopt(STDIN_FILENO, SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
 
 	memset(&s, 0, sizeof s);
 	s.ctrl.fd = STDIN_FILENO;
 	addr_string(&peer, s.peer_addr, sizeof s.peer_addr, &s.peer_port);
 	addr_string(&local, s.local_addr, sizeof s.local_addr, &s.local_port);
 	strcpy(s.cwd, "/");
+	s.local_sa = local;
+	s.peer_sa = peer;
+	s.pasv_fd = -1;
+	s.mlst_facts = mlst_default_facts();
 
 	cfg = config_load(conf, CONF_CHECK_FILE | CONF_CHECK_FS);
 	log_open(cfg->srv.log, debug);	/* as the file says, else the default */

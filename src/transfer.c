@@ -1,0 +1,584 @@
+/* Transfers: RETR (sendfile in TYPE I), STOR/APPE/STOU (atomic by
+ * default), REST and ABOR. While a transfer runs the control connection
+ * is watched: ABOR and QUIT stop it, STAT reports it, anything else waits
+ * its turn. 226 is sent only after the file was closed without error. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cellftpd.h"
+
+static char buf[XFER_BUF];
+static char abuf[2 * XFER_BUF];		/* TYPE A: LF grown to CR LF */
+
+size_t
+ascii_encode(const char *in, size_t n, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (in[i] == '\n') {
+			out[o++] = '\r';
+		}
+		out[o++] = in[i];
+	}
+	return o;
+}
+
+/* CR LF becomes LF; a CR at the end of buf is held for the next call
+ * (*held_cr), which must also be told when the data ended. */
+size_t
+ascii_decode(char *b, size_t n, int *held_cr)
+{
+	size_t o = 0;
+
+	if (*held_cr && n > 0 && b[0] != '\n') {
+		/* the held CR was a data byte: put it back in front */
+		memmove(b + 1, b, n);
+		b[0] = '\r';
+		n++;
+		*held_cr = 0;
+	}
+	*held_cr = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (b[i] == '\r' && i + 1 < n && b[i + 1] == '\n') {
+			continue;
+		}
+		if (b[i] == '\r' && i + 1 == n) {
+			*held_cr = 1;
+			break;
+		}
+		b[o++] = b[i];
+	}
+	return o;
+}
+
+static int
+verb_is(const char *line, const char *verb)
+{
+	size_t n = strlen(verb);
+
+	return strncasecmp(line, verb, n) == 0 && (line[n] == '\0' || line[n] == ' ');
+}
+
+enum xfer_result
+xfer_wait(struct session *s, int fd, short events)
+{
+	char line[CTRL_LINE_MAX];
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fd, .events = events },
+		    { .fd = s->ctrl.fd, .events = POLLIN } };
+		int watch = !s->ctrl_held;
+		int rc = poll(p, watch ? 2 : 1, (int)s->cfg->srv.data_timeout * 1000);
+
+		if (rc == 0) {
+			return XR_TIMEOUT;
+		}
+		if (rc < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return XR_LOST;
+		}
+		if (watch && p[1].revents != 0) {
+			if (ctrl_fill(&s->ctrl) != 0) {
+				log_event("logout", NULL, -1, "client closed the control "
+				    "connection during a transfer");
+				exit(EXIT_OK);
+			}
+			while (!s->ctrl_held && ctrl_peek_line(&s->ctrl, line, sizeof line, 0)) {
+				if (verb_is(line, "ABOR") || verb_is(line, "QUIT")) {
+					ctrl_peek_line(&s->ctrl, line, sizeof line, 1);
+					s->quit = verb_is(line, "QUIT");
+					return XR_ABORTED;
+				}
+				if (verb_is(line, "STAT")) {
+					ctrl_peek_line(&s->ctrl, line, sizeof line, 1);
+					reply(s, 213, "Transfer in progress: %lld bytes so far",
+					    s->xfer_bytes);
+					continue;
+				}
+				s->ctrl_held = 1;	/* answered after the transfer */
+			}
+		}
+		if (p[0].revents != 0) {
+			return XR_OK;
+		}
+	}
+}
+
+enum xfer_result
+xfer_send(struct session *s, int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		enum xfer_result w;
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			s->xfer_bytes += n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN) {
+			return XR_LOST;
+		}
+		if ((w = xfer_wait(s, fd, POLLOUT)) != XR_OK) {
+			return w;
+		}
+	}
+	return XR_OK;
+}
+
+static enum xfer_result
+send_binary(struct session *s, int fd, int dfd, long long offset)
+{
+	off_t off = (off_t)offset;
+
+	for (;;) {
+		ssize_t n = sendfile(dfd, fd, &off, SENDFILE_CHUNK);
+		enum xfer_result w;
+
+		if (n > 0) {
+			s->xfer_bytes += n;
+			continue;
+		}
+		if (n == 0) {
+			return XR_OK;
+		}
+		if (errno == EINTR) {
+			continue;
+		}
+		if (errno != EAGAIN) {
+			return errno == EPIPE || errno == ECONNRESET ? XR_LOST : XR_LOCAL;
+		}
+		if ((w = xfer_wait(s, dfd, POLLOUT)) != XR_OK) {
+			return w;
+		}
+	}
+}
+
+static enum xfer_result
+send_ascii(struct session *s, int fd, int dfd, long long offset)
+{
+	if (offset > 0 && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+		return XR_LOCAL;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		enum xfer_result r;
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0) {
+			return XR_LOCAL;
+		}
+		if (n == 0) {
+			return XR_OK;
+		}
+		r = xfer_send(s, dfd, abuf, ascii_encode(buf, (size_t)n, abuf));
+		if (r != XR_OK) {
+			return r;
+		}
+	}
+}
+
+static enum xfer_result
+write_file(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return errno == ENOSPC || errno == EDQUOT || errno == EFBIG ?
+			    XR_NOSPACE : XR_LOCAL;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return XR_OK;
+}
+
+static enum xfer_result
+receive(struct session *s, int dfd, int fd)
+{
+	int held_cr = 0;
+	enum xfer_result r;
+
+	for (;;) {
+		/* TYPE A: leave a byte of room for a held CR put back */
+		ssize_t n = read(dfd, buf, s->type_ascii ? sizeof buf - 1 : sizeof buf);
+		size_t len;
+		enum xfer_result w;
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN) {
+			if ((w = xfer_wait(s, dfd, POLLIN)) != XR_OK) {
+				return w;
+			}
+			continue;
+		}
+		if (n < 0) {
+			return XR_LOST;
+		}
+		if (n == 0) {
+			return held_cr ? write_file(fd, "\r", 1) : XR_OK;
+		}
+		s->xfer_bytes += n;
+		len = s->type_ascii ? ascii_decode(buf, (size_t)n, &held_cr) : (size_t)n;
+		if ((r = write_file(fd, buf, len)) != XR_OK) {
+			return r;
+		}
+	}
+}
+
+/* The replies, the log line and the totals of one transfer. */
+static void
+end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
+    const char *vpath, const char *detail)
+{
+	long long bytes = s->xfer_bytes;
+
+	if (dfd >= 0) {
+		close(dfd);
+	}
+	s->ctrl_held = 0;
+	log_event(upload ? "upload" : "download", vpath, bytes, "%s %s, %lld bytes%s%s",
+	    upload ? "upload" : "download", vpath, bytes,
+	    r == XR_OK ? "" : ", failed: ", r == XR_OK ? "" : detail);
+	if (r == XR_OK) {
+		if (upload) {
+			s->files_in++;
+			s->bytes_in += bytes;
+		} else {
+			s->files_out++;
+			s->bytes_out += bytes;
+		}
+	}
+	switch (r) {
+	case XR_OK:
+		reply(s, 226, "Transfer complete (%lld bytes)", bytes);
+		break;
+	case XR_ABORTED:
+		reply(s, 426, "Transfer aborted");
+		reply(s, 226, "Abort successful");
+		break;
+	case XR_TIMEOUT:
+		reply(s, 426, "Data connection timed out after %u seconds",
+		    s->cfg->srv.data_timeout);
+		break;
+	case XR_LOST:
+		reply(s, 426, "Data connection lost; transfer incomplete%s",
+		    upload && s->cfg->srv.atomic_uploads ? ", nothing stored" : "");
+		break;
+	case XR_NOSPACE:
+		reply(s, 452, "Insufficient storage space; %s", detail);
+		break;
+	case XR_EXISTS:
+		reply(s, 553, "%s: already exists", vpath);
+		break;
+	case XR_LOCAL:
+		reply(s, 451, "Local error: %s", detail);
+		break;
+	}
+	if (s->quit) {
+		log_event("logout", NULL, -1, "logout during a transfer");
+		reply(s, 221, "Goodbye");
+		exit(EXIT_OK);
+	}
+}
+
+static const char *
+detail_of(enum xfer_result r, int err)
+{
+	switch (r) {
+	case XR_NOSPACE:
+		return "nothing stored";
+	case XR_LOCAL:
+		return strerror(err);
+	case XR_ABORTED:
+		return "aborted";
+	case XR_TIMEOUT:
+		return "timed out";
+	default:
+		return "connection lost";
+	}
+}
+
+void
+cmd_retr(struct session *s, char *arg)
+{
+	char vpath[VPATH_MAX];
+	long long rest = s->rest;
+	struct stat st;
+	enum xfer_result r;
+	int fd, dfd;
+
+	s->rest = 0;
+	if (session_path(s, arg, vpath) != 0) {
+		data_reset(s);
+		return;
+	}
+	fd = vfs_open(&s->vfs, vpath, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		reply_errno(s, vpath);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		reply(s, 550, "%s: not a plain file", vpath);
+		goto fail;
+	}
+	if (rest > st.st_size) {
+		reply(s, 554, "Restart position %lld is past the end (%lld bytes)",
+		    rest, (long long)st.st_size);
+		goto fail;
+	}
+	if ((dfd = data_connect(s)) < 0) {
+		close(fd);
+		return;
+	}
+	s->xfer_bytes = 0;
+	reply(s, 150, "Opening %s mode data connection for %s (%lld bytes)",
+	    s->type_ascii ? "ASCII" : "BINARY", vpath, (long long)st.st_size - rest);
+	r = s->type_ascii ? send_ascii(s, fd, dfd, rest) : send_binary(s, fd, dfd, rest);
+	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno));
+	close(fd);
+	return;
+fail:
+	if (fd >= 0) {
+		close(fd);
+	}
+	data_reset(s);
+}
+
+enum store_kind { STORE, APPEND, UNIQUE };
+
+/* A new file in dir under a name nobody can predict: base.XXXXXXXXXXXX */
+static int
+create_unique(int dir, const char *base, char *name, size_t size, int tries)
+{
+	for (int i = 0; i < tries; i++) {
+		unsigned long long r = 0;
+		int fd;
+
+		if (getrandom(&r, sizeof r, 0) != sizeof r) {
+			return -1;
+		}
+		snprintf(name, size, "%.200s.%012llx", base, r & 0xffffffffffffULL);
+		fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW, 0666);
+		if (fd >= 0 || errno != EEXIST) {
+			return fd;
+		}
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+/* Resumed atomic STOR: the first `rest` bytes of the old file come first. */
+static int
+copy_head(struct session *s, const char *vpath, int to, long long rest)
+{
+	int from = vfs_open(&s->vfs, vpath, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	struct stat st;
+	long long left = rest;
+
+	if (from < 0 || fstat(from, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < rest) {
+		if (from >= 0) {
+			close(from);
+		}
+		errno = ESPIPE;
+		return -1;
+	}
+	while (left > 0) {
+		ssize_t n = copy_file_range(from, NULL, to, NULL, (size_t)left, 0);
+
+		if (n <= 0) {
+			close(from);
+			return -1;
+		}
+		left -= n;
+	}
+	close(from);
+	return 0;
+}
+
+static void
+store(struct session *s, char *arg, enum store_kind kind)
+{
+	char vpath[VPATH_MAX], final[VPATH_MAX], tmp[NAME_MAX + 1], name[NAME_MAX + 1];
+	int upload_only = s->acct.allow_write == WRITE_UPLOAD;
+	int atomic = kind == STORE && s->cfg->srv.atomic_uploads;
+	long long rest = s->rest;
+	int pdir = -1, fd = -1, dfd, err;
+	const char *base;
+	struct stat st;
+	enum xfer_result r;
+
+	s->rest = 0;
+	tmp[0] = '\0';
+	if (session_path(s, arg != NULL ? arg : "file", vpath) != 0) {
+		goto fail;
+	}
+	if (upload_only && rest > 0) {
+		reply(s, 550, "Permission denied: resuming uploads is not allowed for "
+		    "this account");
+		goto fail;
+	}
+	if ((pdir = vfs_parent(&s->vfs, vpath, &base)) < 0) {
+		reply_errno(s, vpath);
+		goto fail;
+	}
+	strcpy(final, vpath);
+	if (kind == UNIQUE) {
+		fd = create_unique(pdir, base, name, sizeof name, STOU_TRIES_MAX);
+		if (fd >= 0) {
+			snprintf(final + (base - vpath), sizeof final - (size_t)(base - vpath),
+			    "%s", name);
+		}
+	} else if (kind == APPEND) {
+		fd = vfs_open(&s->vfs, vpath, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY |
+		    O_NONBLOCK, 0666);
+	} else if (atomic) {
+		if (upload_only && fstatat(pdir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			errno = EEXIST;
+		} else {
+			fd = create_unique(pdir, ".cellftpd-upload", tmp, sizeof tmp,
+			    TEMP_TRIES_MAX);
+			if (fd >= 0 && rest > 0 && copy_head(s, vpath, fd, rest) != 0) {
+				err = errno;
+				close(fd);
+				unlinkat(pdir, tmp, 0);
+				fd = -1;
+				errno = err;
+			}
+		}
+	} else {
+		fd = vfs_open(&s->vfs, vpath, O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK |
+		    (upload_only ? O_EXCL : 0) | (rest > 0 ? 0 : O_TRUNC), 0666);
+		if (fd >= 0 && rest > 0 && lseek(fd, (off_t)rest, SEEK_SET) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		if (errno == EEXIST) {
+			reply(s, 553, "%s: already exists", vpath);
+		} else if (errno == ESPIPE) {
+			reply(s, 554, "Restart position %lld is past the end of %s",
+			    rest, vpath);
+		} else {
+			reply_errno(s, vpath);
+		}
+		goto fail;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		reply(s, 550, "%s: not a plain file", vpath);
+		goto fail;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if ((dfd = data_connect(s)) < 0) {
+		goto cleanup;
+	}
+	s->xfer_bytes = 0;
+	if (kind == UNIQUE) {
+		reply(s, 150, "FILE: %s", final);
+	} else {
+		reply(s, 150, "Ok to send data for %s", vpath);
+	}
+	r = receive(s, dfd, fd);
+	err = errno;
+	if (close(fd) != 0 && r == XR_OK) {
+		err = errno;
+		r = err == ENOSPC || err == EDQUOT ? XR_NOSPACE : XR_LOCAL;
+	}
+	fd = -1;
+	if (atomic && r == XR_OK &&
+	    renameat2(pdir, tmp, pdir, base, upload_only ? RENAME_NOREPLACE : 0) != 0) {
+		err = errno;
+		r = err == EEXIST ? XR_EXISTS : XR_LOCAL;
+	}
+	if (atomic && r != XR_OK) {
+		unlinkat(pdir, tmp, 0);
+	}
+	end_transfer(s, dfd, r, 1, final, detail_of(r, err));
+	close(pdir);
+	return;
+fail:
+	data_reset(s);
+cleanup:
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (tmp[0] != '\0') {
+		unlinkat(pdir, tmp, 0);
+	}
+	if (pdir >= 0) {
+		close(pdir);
+	}
+}
+
+void
+cmd_stor(struct session *s, char *arg)
+{
+	store(s, arg, STORE);
+}
+
+void
+cmd_appe(struct session *s, char *arg)
+{
+	store(s, arg, APPEND);
+}
+
+void
+cmd_stou(struct session *s, char *arg)
+{
+	store(s, arg, UNIQUE);
+}
+
+void
+cmd_rest(struct session *s, char *arg)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(arg, &end, 10);
+	if (!isdigit((unsigned char)arg[0]) || *end != '\0' || errno != 0 || n < 0) {
+		reply(s, 501, "REST needs a byte offset");
+		return;
+	}
+	s->rest = n;
+	reply(s, 350, "Restarting at %lld; send STOR or RETR", n);
+}
+
+void
+cmd_abor(struct session *s, char *arg)
+{
+	(void)arg;
+	data_reset(s);
+	s->rest = 0;
+	reply(s, 225, "No transfer to abort");
+}

@@ -100,6 +100,16 @@ assert_outside_intact() {
 	assert_equal "$(cat "$OUT/decoy")" "outside, keep me"
 }
 
+# The server runs in a local time zone far from UTC (UTC+14), so that
+# times taken or given as local ones show. The launcher passes no
+# environment to the server, so a wrapper sets TZ.
+far_time_zone() {
+	local real=$CELLFTPD
+	CELLFTPD="$BATS_TEST_TMPDIR/cellftpd-tz"
+	printf '#!/bin/sh\nTZ=Pacific/Kiritimati exec "%s" "$@"\n' "$real" >"$CELLFTPD"
+	chmod 755 "$CELLFTPD"
+}
+
 tree_state() {
 	find "$ROOT" -printf '%p %y %m %U %s %T@\n' | sort
 }
@@ -108,8 +118,9 @@ tree_state() {
 
 @test "MKD new, ../../escape and /tmp/x create inside the root only" {
 	writer
-	rm -rf /tmp/x
-	[ ! -e /escape ]
+	# whatever /tmp/x and /escape are on this machine, they stay as they are
+	tmpx_before=$(stat -c '%i %Y' /tmp/x 2>/dev/null || echo absent)
+	escape_before=$(stat -c '%i %Y' /escape 2>/dev/null || echo absent)
 	before_tmp=$(ls -A "$BATS_TEST_TMPDIR")
 	before_parent=$(ls -A "$(dirname "$BATS_TEST_TMPDIR")")
 	ftp "MKD new" "MKD ../../escape" "MKD /tmp/x" "PWD"
@@ -123,8 +134,8 @@ tree_state() {
 	assert_equal "$(stat -c %U "$ROOT/new")" "$SYSUSER"
 	assert_equal "$(ls -A "$BATS_TEST_TMPDIR")" "$before_tmp"
 	assert_equal "$(ls -A "$(dirname "$BATS_TEST_TMPDIR")")" "$before_parent"
-	[ ! -e /escape ]
-	[ ! -e /tmp/x ]
+	assert_equal "$(stat -c '%i %Y' /tmp/x 2>/dev/null || echo absent)" "$tmpx_before"
+	assert_equal "$(stat -c '%i %Y' /escape 2>/dev/null || echo absent)" "$escape_before"
 	[ ! -e "$BATS_TEST_TMPDIR/escape" ]
 }
 
@@ -289,8 +300,7 @@ tree_state() {
 }
 
 @test "MDTM answers the mtime as YYYYMMDDHHMMSS in UTC" {
-	# the server's local time zone is far from UTC; MDTM must not care
-	export TZ=Pacific/Kiritimati
+	far_time_zone
 	reader
 	echo x >"$ROOT/file"
 	echo y >"$ROOT/late"
@@ -304,6 +314,7 @@ tree_state() {
 }
 
 @test "MFMT sets the mtime on disk and answers 213 Modify=" {
+	far_time_zone
 	writer
 	echo x >"$ROOT/file"
 	chown "$SYSUSER:" "$ROOT/file"
@@ -320,6 +331,7 @@ tree_state() {
 }
 
 @test "SITE UTIME sets the mtime, in both forms" {
+	far_time_zone
 	writer
 	echo x >"$ROOT/file"
 	echo y >"$ROOT/other"
@@ -449,7 +461,7 @@ refused_writes() {
 		if [ "$verb" = SITE ]; then
 			verb=$(echo "${write_commands[$i]}" | cut -d' ' -f1-2)
 		fi
-		assert_equal "$(reply_to $((i + 1)))" \
+		assert_equal "$(reply_to "$((i + 1))")" \
 			"550 Permission denied: $verb is not allowed for this account"
 	done
 	assert_equal "$(tree_state)" "$before"
@@ -559,7 +571,7 @@ refused_writes() {
 		"SITE CHMOD 777 $long" "RMD $long" "MFMT 20200102030405 $long" \
 		"RNFR a" "RNTO $long" "CWD $over" "CWD $fits" "PWD"
 	for i in $(seq 9); do
-		assert_equal "$(reply_to $i)" '553 File name too long'
+		assert_equal "$(reply_to "$i")" '553 File name too long'
 	done
 	assert_equal "$(reply_to 10)" '350 Ready for RNTO'
 	assert_equal "$(reply_to 11)" '553 File name too long'

@@ -248,6 +248,8 @@ struct session {
 };
 
 void session_run(struct session *);
+/* The logout line, with the session's totals. */
+void session_logout(const struct session *, const char *how);
 
 /* ---- files.c (handlers over confined paths) ---- */
 

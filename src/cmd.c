@@ -219,10 +219,19 @@ session_run(struct session *s)
 			    s->ctrl.idle_timeout);
 			return;
 		case CTRL_EOF:
-			log_event("logout", NULL, -1, "client closed the connection");
+			session_logout(s, "client closed the connection");
 			return;
 		}
 	}
+}
+
+void
+session_logout(const struct session *s, const char *how)
+{
+	log_event("logout", NULL, s->bytes_in + s->bytes_out,
+	    "%s: %u file%s (%lld bytes) down, %u file%s (%lld bytes) up", how,
+	    s->files_out, s->files_out == 1 ? "" : "s", s->bytes_out,
+	    s->files_in, s->files_in == 1 ? "" : "s", s->bytes_in);
 }
 
 /* ---- login ---- */
@@ -390,7 +399,7 @@ static void
 cmd_quit(struct session *s, char *arg)
 {
 	(void)arg;
-	log_event("logout", NULL, -1, "logout");
+	session_logout(s, "logout");
 	reply(s, 221, "Goodbye");
 	s->quit = 1;
 }

@@ -94,7 +94,7 @@ xfer_wait(struct session *s, int fd, short events)
 		}
 		if (watch && p[1].revents != 0) {
 			if (ctrl_fill(&s->ctrl) != 0) {
-				log_event("logout", NULL, -1, "client closed the control "
+				session_logout(s, "client closed the control "
 				    "connection during a transfer");
 				exit(EXIT_OK);
 			}
@@ -303,7 +303,7 @@ end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
 		break;
 	}
 	if (s->quit) {
-		log_event("logout", NULL, -1, "logout during a transfer");
+		session_logout(s, "logout during a transfer");
 		reply(s, 221, "Goodbye");
 		exit(EXIT_OK);
 	}

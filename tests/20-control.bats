@@ -216,7 +216,7 @@ CLOSED"
 	assert_line --index 4 "CLOSED"
 	wait_sessions_gone
 	run server_log
-	assert_output --partial "127.0.0.1 alice: logout"
+	assert_output --partial "127.0.0.1 alice: logout: 0 files (0 bytes) down, 0 files (0 bytes) up"
 }
 
 @test "-d logs the dialogue with the password masked" {
@@ -228,4 +228,22 @@ CLOSED"
 	assert_output --partial "<- PASS ****"
 	assert_output --partial "-> 200 NOOP ok"
 	refute_output --partial "very-secret-pw"
+}
+
+@test "IPv6: addresses come from the socket, EPSV and EPRT carry the data" {
+	stop_server
+	echo "over IPv6" >"$ROOT/six.txt"
+	export LISTEN=::1
+	start_server
+	run chat "${login[@]}" "STAT" "PASV" "EPSV 1" "EPSV"
+	assert_line " Connected to ::1"
+	assert_line "522 PASV needs IPv4; use EPSV"
+	assert_line "522 Network protocol not supported, use (2)"
+	assert_line --regexp '^229 Entering Extended Passive Mode \(\|\|\|[0-9]+\|\)$'
+	run curl -sS -g "ftp://alice:pw@[::1]:$PORT/six.txt"
+	assert_output "over IPv6"
+	run curl -sS -g --ftp-port ::1 "ftp://alice:pw@[::1]:$PORT/six.txt"
+	assert_output "over IPv6"
+	run server_log
+	assert_output --regexp "::1 -: connect to ::1 port $PORT"
 }

@@ -9,9 +9,11 @@ Special arguments:
   replies:N       read and print N replies
   sleep:SECONDS   wait
   close?          wait up to 10 s for the server to close: prints CLOSED or OPEN
+The server is 127.0.0.1, or $FTP_HOST.
 A reply that does not come within 20 s prints TIMEOUT; a closed connection
 prints EOF. Replies are printed without CR LF, one line each.
 """
+import os
 import socket
 import sys
 import time
@@ -41,7 +43,8 @@ def read_reply(f):
 
 def main():
     port = int(sys.argv[1])
-    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    host = os.environ.get("FTP_HOST", "127.0.0.1")
+    s = socket.create_connection((host, port), timeout=20)
     f = s.makefile("rb")
     try:
         if not read_reply(f):

@@ -34,13 +34,16 @@ start_server() {
 	launch "$CELLFTPD" -c "$CONF" "$@"
 }
 
-# launch PROGRAM [ARGS...]: any command line behind the launcher.
+# launch PROGRAM [ARGS...]: any command line behind the launcher, on
+# 127.0.0.1, or on [::1] when LISTEN=::1.
 launch() {
 	SERVER_LOG="$BATS_TEST_TMPDIR/server.log"
 	local try
 	for try in 1 2 3; do
 		PORT=$(free_port)
-		systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+		local addr="127.0.0.1:$PORT"
+		[ "${LISTEN:-}" = "::1" ] && addr="[::1]:$PORT"
+		systemd-socket-activate --accept --inetd -l "$addr" \
 			"$@" 2>>"$SERVER_LOG" 3>&- &
 		SERVER_PID=$!
 		local i
@@ -97,7 +100,7 @@ teardown() {
 
 # chat LINE...: the whole dialogue, one reply line per output line.
 chat() {
-	python3 "$FTPCHAT" "$PORT" "$@"
+	FTP_HOST="${LISTEN:-127.0.0.1}" python3 "$FTPCHAT" "$PORT" "$@"
 }
 
 # The server's log lines (log = stderr in test configurations).

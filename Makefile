@@ -50,11 +50,42 @@ $(BUILD):
 $(UNIT): tests/unit/unit.c $(LIBOBJS)
 	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/unit.c $(LIBOBJS) $(PKG_LIBS)
 
-# Installs what is missing (as root), builds, runs unit and bats tests.
+# libFuzzer targets (clang): one per parser, seeds in tests/fuzz/corpus/.
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 600
+FUZZ_JOBS    ?= 2
+FUZZ_TARGETS  = ctrl path config glob addr
+FUZZ_BUILD    = build-fuzz
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) \
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS     = $(LIBOBJS:$(BUILD)/%.o=$(FUZZ_BUILD)/%.o)
+FUZZERS       = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+$(FUZZ_BUILD)/%.o: src/%.c src/cellftpd.h src/limits.h
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(PKG_LIBS)
+
+# Each target for FUZZ_TIME seconds, FUZZ_JOBS at a time; what it finds
+# new lands in build-fuzz/corpus-NAME, crashes in build-fuzz/.
+fuzz:
+	@sh tests/deps.sh test
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@for t in $(FUZZ_TARGETS); do echo $$t; done | xargs -P $(FUZZ_JOBS) -I{} sh -c \
+		'mkdir -p $(FUZZ_BUILD)/corpus-{} && cd $(FUZZ_BUILD) && \
+		 ./fuzz_{} -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		 -artifact_prefix=crash-{}- corpus-{} ../tests/fuzz/corpus/{} \
+		 > fuzz-{}.log 2>&1; echo "fuzz {}: exit $$?, $$(grep -E "stat::number_of_executed_units" fuzz-{}.log)"'
+
+# Installs what is missing (as root), builds, runs unit, fuzz corpus and
+# bats tests.
 check:
 	@sh tests/deps.sh test
-	@$(MAKE) --no-print-directory $(BIN) $(UNIT)
-	@CELLFTPD="$(abspath $(BIN))" UNIT="$(abspath $(UNIT))" sh tests/run.sh
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT) $(FUZZERS)
+	@CELLFTPD="$(abspath $(BIN))" UNIT="$(abspath $(UNIT))" \
+		FUZZERS="$(abspath $(FUZZERS))" sh tests/run.sh
 
 # Serves FTP on 127.0.0.1:2121 with conf/demo.conf (anonymous, read-only).
 demo:
@@ -80,6 +111,6 @@ install: $(BIN)
 		install -m 600 conf/cellftpd.conf $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf
 
 clean:
-	rm -rf build build-san cellftpd
+	rm -rf build build-san build-fuzz cellftpd
 
-.PHONY: all check demo install clean
+.PHONY: all check demo fuzz install clean

@@ -148,6 +148,9 @@ enum ctrl_status ctrl_read_line(struct ctrl *, char *line, size_t size);
 int ctrl_fill(struct ctrl *);
 /* A complete line in the buffer? Copies it; consumes it when asked. */
 int ctrl_peek_line(struct ctrl *, char *line, size_t size, int consume);
+/* The first complete line, anywhere in the buffer, whose verb is verb:
+ * removed from the buffer (the others stay in order). 1 when found. */
+int ctrl_take_verb(struct ctrl *, const char *verb);
 /* Format a reply; '\n' in text separates lines. Returns length or 0. */
 size_t reply_format(char *out, size_t size, int code, const char *text);
 void reply(struct session *, int code, const char *fmt, ...) PRINTF(3, 4);
@@ -240,7 +243,8 @@ struct session {
 	int	  epsv_all;
 	long long rest;			/* REST offset for the next transfer */
 	long long xfer_bytes;		/* of the transfer running now */
-	int	  ctrl_held;		/* a command waits for the transfer's end */
+	int	  ctrl_held;		/* the control buffer is full until then */
+	int	  ctrl_eof;		/* the client closed the control connection */
 	unsigned  mlst_facts;		/* OPTS MLST selection (list.c) */
 	/* totals for the logout line */
 	long long bytes_in, bytes_out;
@@ -248,6 +252,11 @@ struct session {
 };
 
 void session_run(struct session *);
+/* Split a command line: the verb upper-cased into verb[8], *arg the
+ * rest after one space (NULL when none). -1 when there is no verb. */
+int command_split(char *line, char verb[8], char **arg);
+/* "METHOD target HTTP/1.x": someone pointed a web client at us. */
+int is_http_request(const char *verb, const char *arg);
 /* The logout line, with the session's totals. */
 void session_logout(const struct session *, const char *how);
 

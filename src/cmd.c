@@ -115,7 +115,7 @@ find_command(const char *verb)
 
 /* Browsers and scripts that were pointed at port 21 to attack something
  * else (cross-protocol): a request line "METHOD target HTTP/1.x". */
-static int
+int
 is_http_request(const char *verb, const char *arg)
 {
 	static const char *const methods[] = { "GET", "POST", "HEAD", "PUT",
@@ -134,29 +134,37 @@ is_http_request(const char *verb, const char *arg)
 	return 0;
 }
 
-static void
-dispatch(struct session *s, char *line)
+int
+command_split(char *line, char verb[8], char **arg)
 {
-	char verb[8];
-	char *arg = NULL;
 	size_t n = strcspn(line, " ");
-	const struct command *c;
-	int was_rnfr = s->have_rnfr;
 
-	if (line[n] == ' ') {
-		arg = line + n + 1;
-		if (*arg == '\0') {
-			arg = NULL;
-		}
+	*arg = NULL;
+	if (line[n] == ' ' && line[n + 1] != '\0') {
+		*arg = line + n + 1;
 	}
-	if (n == 0 || n >= sizeof verb) {
-		reply(s, 500, "Unknown command");
-		return;
+	if (n == 0 || n >= 8) {
+		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		verb[i] = (char)toupper((unsigned char)line[i]);
 	}
 	verb[n] = '\0';
+	return 0;
+}
+
+static void
+dispatch(struct session *s, char *line)
+{
+	char verb[8];
+	char *arg;
+	const struct command *c;
+	int was_rnfr = s->have_rnfr;
+
+	if (command_split(line, verb, &arg) != 0) {
+		reply(s, 500, "Unknown command");
+		return;
+	}
 	if (log_debugging()) {
 		log_debug_dialogue("<-", strcmp(verb, "PASS") == 0 ? "PASS ****" : line);
 	}

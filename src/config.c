@@ -413,8 +413,9 @@ badrange:
 		    k->choices[1] && k->choices[2] ? k->choices[2] : "");
 		return;
 	case K_ADDR:
-		if (inet_pton(AF_INET, v, &a6) != 1 && inet_pton(AF_INET6, v, &a6) != 1) {
-			problem(cfg, ld->line, 0, "%s: '%s' is not an IP address",
+		/* PASV replies carry IPv4 only; EPSV replies no address */
+		if (inet_pton(AF_INET, v, &a6) != 1) {
+			problem(cfg, ld->line, 0, "%s: '%s' is not an IPv4 address",
 			    k->name, v);
 			return;
 		}
@@ -628,10 +629,11 @@ reader(char *str, int num, void *arg)
 	memcpy(str, p, len);
 	str[len] = '\0';
 	/* a section header (inih checks its syntax; we need its name now) */
-	while (*p == ' ' || *p == '\t') {
+	while (len > 0 && (*p == ' ' || *p == '\t')) {
 		p++;
+		len--;
 	}
-	if (*p == '[') {
+	if (len > 0 && *p == '[') {
 		const char *close = memchr(p, ']', len);
 
 		if (close != NULL) {

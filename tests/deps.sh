@@ -6,7 +6,8 @@ set -eu
 
 build="gcc make pkg-config libinih-dev libcrypt-dev libsystemd-dev libssl-dev"
 demo="systemd"
-tests="bats bats-support bats-assert curl python3 iproute2 procps passwd"
+tests="bats bats-support bats-assert curl lftp wget tnftp python3 iproute2 procps passwd
+       clang libclang-rt-14-dev"
 
 case "${1:-build}" in
 build) want=$build ;;

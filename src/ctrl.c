@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -129,6 +130,29 @@ ctrl_peek_line(struct ctrl *c, char *line, size_t size, int consume)
 		c->discard = discard;
 	}
 	return 1;
+}
+
+int
+ctrl_take_verb(struct ctrl *c, const char *verb)
+{
+	size_t n = strlen(verb);
+	char *p = c->buf + c->pos, *end = c->buf + c->len;
+
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == NULL) {
+			return 0;
+		}
+		if ((size_t)(nl - p) >= n && strncasecmp(p, verb, n) == 0 &&
+		    (p[n] == ' ' || p[n] == '\r' || p[n] == '\n')) {
+			memmove(p, nl + 1, (size_t)(end - nl - 1));
+			c->len -= (size_t)(nl + 1 - p);
+			return 1;
+		}
+		p = nl + 1;
+	}
+	return 0;
 }
 
 enum ctrl_status

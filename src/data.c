@@ -125,6 +125,10 @@ open_listener(struct session *s)
 		if (fd < 0) {
 			return 0;
 		}
+		int one = 1;
+
+		/* a port whose last connection is in TIME_WAIT is free again */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 		set_port(&sa, port);
 		if (bind(fd, (struct sockaddr *)&sa, sa_len(&sa)) == 0 &&
 		    listen(fd, 1) == 0) {

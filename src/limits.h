@@ -38,5 +38,6 @@
 
 /* paths */
 #define VPATH_MAX		4096	/* bytes in a client-visible path (PATH_MAX) */
+#define NAME_BYTES_MAX		255	/* bytes in one path component (NAME_MAX) */
 
 #endif

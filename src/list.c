@@ -227,6 +227,8 @@ prepare(struct session *s, char *arg, struct listing *l, int want_dir)
 
 	memset(l, 0, sizeof *l);
 	l->dirfd = -1;
+	l->all = want_dir;	/* MLSD is for programs: every name */
+	s->rest = 0;		/* a listing is the transfer REST was for */
 	while (path[0] == '-' && path[1] != '\0' && path[1] != ' ') {
 		size_t n = strcspn(path, " ");
 
@@ -554,7 +556,17 @@ list_data(struct session *s, char *arg, enum kind kind)
 	s->xfer_bytes = 0;
 	reply(s, 150, "Here comes the listing of %s", l.dir);
 	if (kind == K_MLSD) {
+		struct stat up;
+		const char *base;
+		int pfd = vfs_parent(&s->vfs, l.dir, &base);
+
 		put_facts(k, s, "cdir", &l.dirst, NULL, ".");
+		if (pfd >= 0 && fstat(pfd, &up) == 0) {
+			put_facts(k, s, "pdir", &up, NULL, "..");
+		}
+		if (pfd >= 0) {
+			close(pfd);
+		}
 	}
 	emit(s, k, &l, kind);
 	flush(k);
@@ -621,12 +633,18 @@ void
 cmd_mlst(struct session *s, char *arg)
 {
 	char vpath[VPATH_MAX];
-	struct stat st;
+	struct stat st, up;
+	const char *base;
 	struct sink *k;
-	int fd;
+	int fd, have_up;
 
 	if (session_path(s, arg != NULL ? arg : ".", vpath) != 0) {
 		return;
+	}
+	fd = vfs_parent(&s->vfs, vpath, &base);
+	have_up = fd >= 0 && fstat(fd, &up) == 0;
+	if (fd >= 0) {
+		close(fd);
 	}
 	fd = vfs_open(&s->vfs, vpath, O_PATH, 0);
 	if (fd < 0 || fstat(fd, &st) != 0) {
@@ -645,7 +663,7 @@ cmd_mlst(struct session *s, char *arg)
 	k->fd = -1;
 	put(k, "250-Listing %s\r\n ", vpath);
 	put_facts(k, s, S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file" :
-	    "OS.unix=special", &st, NULL, vpath);
+	    "OS.unix=special", &st, have_up ? &up : NULL, vpath);
 	put(k, "250 End\r\n");
 	flush(k);
 	free(k);

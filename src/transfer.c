@@ -94,24 +94,25 @@ xfer_wait(struct session *s, int fd, short events)
 		}
 		if (watch && p[1].revents != 0) {
 			if (ctrl_fill(&s->ctrl) != 0) {
-				session_logout(s, "client closed the control "
-				    "connection during a transfer");
-				exit(EXIT_OK);
+				s->ctrl_eof = 1;	/* the caller cleans up, then ends */
+				return XR_ABORTED;
 			}
-			while (!s->ctrl_held && ctrl_peek_line(&s->ctrl, line, sizeof line, 0)) {
-				if (verb_is(line, "ABOR") || verb_is(line, "QUIT")) {
-					ctrl_peek_line(&s->ctrl, line, sizeof line, 1);
-					s->quit = verb_is(line, "QUIT");
-					return XR_ABORTED;
-				}
-				if (verb_is(line, "STAT")) {
-					ctrl_peek_line(&s->ctrl, line, sizeof line, 1);
-					reply(s, 213, "Transfer in progress: %lld bytes so far",
-					    s->xfer_bytes);
-					continue;
-				}
-				s->ctrl_held = 1;	/* answered after the transfer */
+			/* ABOR and QUIT act now, even behind other commands, which
+			 * wait for the end of the transfer; STAT answers when first */
+			if (ctrl_take_verb(&s->ctrl, "ABOR") ||
+			    (s->quit = ctrl_take_verb(&s->ctrl, "QUIT")) != 0) {
+				log_debug_dialogue("<-", s->quit ? "QUIT" : "ABOR");
+				return XR_ABORTED;
 			}
+			while (ctrl_peek_line(&s->ctrl, line, sizeof line, 0) &&
+			    verb_is(line, "STAT")) {
+				ctrl_peek_line(&s->ctrl, line, sizeof line, 1);
+				log_debug_dialogue("<-", line);
+				reply(s, 213, "Transfer in progress: %lld bytes so far",
+				    s->xfer_bytes);
+			}
+			/* a full buffer can take no ABOR: stop reading until the end */
+			s->ctrl_held = s->ctrl.len - s->ctrl.pos >= sizeof s->ctrl.buf / 2;
 		}
 		if (p[0].revents != 0) {
 			return XR_OK;
@@ -218,11 +219,14 @@ write_file(int fd, const char *p, size_t len)
 	return XR_OK;
 }
 
+/* The upload into fd. When the file cannot take more (a full disk), the
+ * rest is read and dropped, so that the client finishes sending and
+ * then sees the 452 instead of a reset connection. */
 static enum xfer_result
 receive(struct session *s, int dfd, int fd)
 {
+	enum xfer_result failed = XR_OK;
 	int held_cr = 0;
-	enum xfer_result r;
 
 	for (;;) {
 		/* TYPE A: leave a byte of room for a held CR put back */
@@ -235,30 +239,36 @@ receive(struct session *s, int dfd, int fd)
 		}
 		if (n < 0 && errno == EAGAIN) {
 			if ((w = xfer_wait(s, dfd, POLLIN)) != XR_OK) {
-				return w;
+				return failed != XR_OK && w != XR_ABORTED ? failed : w;
 			}
 			continue;
 		}
 		if (n < 0) {
-			return XR_LOST;
+			return failed != XR_OK ? failed : XR_LOST;
 		}
 		if (n == 0) {
-			return held_cr ? write_file(fd, "\r", 1) : XR_OK;
+			if (failed != XR_OK || !held_cr) {
+				return failed;
+			}
+			return write_file(fd, "\r", 1);
 		}
 		s->xfer_bytes += n;
-		len = s->type_ascii ? ascii_decode(buf, (size_t)n, &held_cr) : (size_t)n;
-		if ((r = write_file(fd, buf, len)) != XR_OK) {
-			return r;
+		if (failed != XR_OK) {
+			continue;	/* drained, so the client reads our reply */
 		}
+		len = s->type_ascii ? ascii_decode(buf, (size_t)n, &held_cr) : (size_t)n;
+		failed = write_file(fd, buf, len);
 	}
 }
 
 /* The replies, the log line and the totals of one transfer. */
 static void
 end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
-    const char *vpath, const char *detail)
+    const char *vpath, const char *detail, int atomic)
 {
 	long long bytes = s->xfer_bytes;
+	const char *left = !upload ? "" : atomic ? "; nothing stored" :
+	    "; the file is incomplete";
 
 	if (dfd >= 0) {
 		close(dfd);
@@ -281,19 +291,24 @@ end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
 		reply(s, 226, "Transfer complete (%lld bytes)", bytes);
 		break;
 	case XR_ABORTED:
-		reply(s, 426, "Transfer aborted");
+		if (s->ctrl_eof) {
+			session_logout(s, "client closed the control connection "
+			    "during a transfer");
+			exit(EXIT_OK);
+		}
+		reply(s, 426, "Transfer aborted%s", left);
 		reply(s, 226, "Abort successful");
 		break;
 	case XR_TIMEOUT:
-		reply(s, 426, "Data connection timed out after %u seconds",
-		    s->cfg->srv.data_timeout);
+		reply(s, 426, "Data connection timed out after %u seconds%s",
+		    s->cfg->srv.data_timeout, left);
 		break;
 	case XR_LOST:
-		reply(s, 426, "Data connection lost; transfer incomplete%s",
-		    upload && s->cfg->srv.atomic_uploads ? ", nothing stored" : "");
+		reply(s, 426, "Data connection lost%s", upload ? left :
+		    "; transfer incomplete");
 		break;
 	case XR_NOSPACE:
-		reply(s, 452, "Insufficient storage space; %s", detail);
+		reply(s, 452, "Insufficient storage space%s", left);
 		break;
 	case XR_EXISTS:
 		reply(s, 553, "%s: already exists", vpath);
@@ -314,7 +329,7 @@ detail_of(enum xfer_result r, int err)
 {
 	switch (r) {
 	case XR_NOSPACE:
-		return "nothing stored";
+		return "disk full";
 	case XR_LOCAL:
 		return strerror(err);
 	case XR_ABORTED:
@@ -362,7 +377,7 @@ cmd_retr(struct session *s, char *arg)
 	reply(s, 150, "Opening %s mode data connection for %s (%lld bytes)",
 	    s->type_ascii ? "ASCII" : "BINARY", vpath, (long long)st.st_size - rest);
 	r = s->type_ascii ? send_ascii(s, fd, dfd, rest) : send_binary(s, fd, dfd, rest);
-	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno));
+	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno), 0);
 	close(fd);
 	return;
 fail:
@@ -428,11 +443,11 @@ copy_head(struct session *s, const char *vpath, int to, long long rest)
 static void
 store(struct session *s, char *arg, enum store_kind kind)
 {
-	char vpath[VPATH_MAX], final[VPATH_MAX], tmp[NAME_MAX + 1], name[NAME_MAX + 1];
+	char vpath[VPATH_MAX], final[VPATH_MAX], tmp[NAME_BYTES_MAX + 1], name[NAME_BYTES_MAX + 1];
 	int upload_only = s->acct.allow_write == WRITE_UPLOAD;
 	int atomic = kind == STORE && s->cfg->srv.atomic_uploads;
 	long long rest = s->rest;
-	int pdir = -1, fd = -1, dfd, err;
+	int pdir = -1, fd = -1, dfd, err = 0;
 	const char *base;
 	struct stat st;
 	enum xfer_result r;
@@ -464,6 +479,8 @@ store(struct session *s, char *arg, enum store_kind kind)
 	} else if (atomic) {
 		if (upload_only && fstatat(pdir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			errno = EEXIST;
+		} else if (fstatat(pdir, base, &st, 0) == 0 && S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
 		} else {
 			fd = create_unique(pdir, ".cellftpd-upload", tmp, sizeof tmp,
 			    TEMP_TRIES_MAX);
@@ -478,9 +495,19 @@ store(struct session *s, char *arg, enum store_kind kind)
 	} else {
 		fd = vfs_open(&s->vfs, vpath, O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK |
 		    (upload_only ? O_EXCL : 0) | (rest > 0 ? 0 : O_TRUNC), 0666);
-		if (fd >= 0 && rest > 0 && lseek(fd, (off_t)rest, SEEK_SET) < 0) {
-			close(fd);
-			fd = -1;
+		/* a resumed upload continues at rest and ends the file there */
+		if (fd >= 0 && rest > 0) {
+			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < rest) {
+				err = ESPIPE;
+			} else if (ftruncate(fd, (off_t)rest) != 0 ||
+			    lseek(fd, (off_t)rest, SEEK_SET) < 0) {
+				err = errno;
+			}
+			if (err != 0) {
+				close(fd);
+				fd = -1;
+				errno = err;
+			}
 		}
 	}
 	if (fd < 0) {
@@ -523,7 +550,7 @@ store(struct session *s, char *arg, enum store_kind kind)
 	if (atomic && r != XR_OK) {
 		unlinkat(pdir, tmp, 0);
 	}
-	end_transfer(s, dfd, r, 1, final, detail_of(r, err));
+	end_transfer(s, dfd, r, 1, final, detail_of(r, err), atomic);
 	close(pdir);
 	return;
 fail:

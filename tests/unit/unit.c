@@ -204,8 +204,10 @@ test_config(void)
 	expect("[server]\nactive_mode = perhaps\n", 1, "not yes or no", "a bad boolean");
 	expect("[server]\numask = 8\n", 1, "octal", "a bad umask");
 	expect("[server]\nlog = everywhere\n", 1, "not one of auto", "a bad enum");
-	expect("[server]\npassive_address = 1.2.3\n", 1, "not an IP address",
+	expect("[server]\npassive_address = 1.2.3\n", 1, "not an IPv4 address",
 	    "a bad passive_address");
+	expect("[server]\npassive_address = 2001:db8::1\n", 1, "not an IPv4 address",
+	    "an IPv6 passive_address (PASV cannot carry it)");
 	expect("[passive_addresses]\n10.0.0.0/33 = 1.2.3.4\n", 1, "network",
 	    "a CIDR prefix too long");
 	expect("[passive_addresses]\n10.0.0.1/8 = 1.2.3.4\n", 1, "network",

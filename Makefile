@@ -10,7 +10,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 CFLAGS     ?= -O2 -g
 WERROR     ?= -Werror
-PKGS        = inih libxcrypt libsystemd libcrypto
+PKGS        = inih libxcrypt libsystemd libcrypto libseccomp
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wpointer-arith -Wvla -Wwrite-strings $(WERROR)
@@ -18,8 +18,9 @@ HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 
 ifneq ($(SANITIZE),)
 BUILD    = build-san
+# the sanitizers' runtime makes system calls a session never makes
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-           -fno-omit-frame-pointer
+           -fno-omit-frame-pointer -DCELLFTPD_NO_SECCOMP
 BIN      = $(BUILD)/cellftpd
 else
 BUILD    = build
@@ -57,7 +58,8 @@ FUZZ_JOBS    ?= 2
 FUZZ_TARGETS  = ctrl path config glob addr
 FUZZ_BUILD    = build-fuzz
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) \
-                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+                -DCELLFTPD_NO_SECCOMP
 FUZZ_OBJS     = $(LIBOBJS:$(BUILD)/%.o=$(FUZZ_BUILD)/%.o)
 FUZZERS       = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 

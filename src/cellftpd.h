@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -14,6 +15,11 @@
 #define CELLFTPD_VERSION "0.1.0"
 
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Where sessions keep runtime state: the empty pre-login root and the
+ * session counters. Created by the first session, owned by root. */
+#define RUN_DIR		"/run/cellftpd"
+#define PRELOGIN_ROOT	RUN_DIR "/empty"
 
 /* Exit codes with fixed meanings. */
 enum {
@@ -86,6 +92,7 @@ struct server_conf {
 	char	 *xferlog;
 	unsigned  max_sessions;
 	unsigned  max_sessions_per_ip;
+	char	 *unprivileged_user;
 	int	  key_line[32];
 };
 
@@ -109,6 +116,8 @@ struct config *config_parse(const char *name, const char *text, int checks);
 /* Read and parse a file; refuses unsafe ownership when running as root. */
 struct config *config_load(const char *path, int checks);
 void config_free(struct config *);
+/* Forget every password, hash and salt (before facing the network). */
+void config_wipe_secrets(struct config *);
 const struct user_conf *config_user(const struct config *, const char *name);
 int config_word_in(const struct wordlist *, const char *word, int nocase);
 int cidr_parse(const char *text, struct cidr *out);
@@ -192,7 +201,8 @@ struct account {
 	int	  anonymous;
 };
 
-enum auth_result { AUTH_OK = 0, AUTH_FAIL, AUTH_ERROR };
+/* AUTH_CLOSE: a failure that used up max_login_failures. */
+enum auth_result { AUTH_OK = 0, AUTH_FAIL, AUTH_ERROR, AUTH_CLOSE };
 
 /* The one boundary between the dialogue and the credential check. Takes
  * a user name and a password, returns a decision and, on AUTH_OK, the
@@ -205,15 +215,36 @@ int auth_hash_valid(const char *hash, const char *salt);
 int ct_equal(const void *a, const void *b, size_t n);
 void wipe(void *p, size_t n);
 
+/* ---- priv.c ---- */
+
+/* Started as root: fork the unprivileged pre-login process. Returns 0 in
+ * it (and when not root), 1 in the parent after a login, -1 on error. */
+int priv_start(struct session *, struct config *);
+int priv_separated(void);
+/* In the pre-login process: ask the parent; hand the session over. */
+enum auth_result priv_login(const char *user, const char *pass);
+void priv_handover(const struct session *) __attribute__((noreturn));
+
+/* ---- slots.c ---- */
+
+/* max_sessions and max_sessions_per_ip: -1 (logged) when full. */
+int slots_take(const struct session *);
+void slots_forget(void);
+
 /* ---- sandbox.c ---- */
 
 /* Become the account: groups, gid, uid, then prove root is gone. */
 int sandbox_become(const struct account *, const char **what);
+/* After login: limits, Landlock, seccomp (each skipped with a notice
+ * where the kernel lacks it). */
+void sandbox_confine(const struct session *);
+void sandbox_report(FILE *);
+int landlock_abi(void);
 
 /* ---- cmd.c ---- */
 
 struct session {
-	const struct config *cfg;
+	struct config *cfg;
 	struct ctrl ctrl;
 	char	  peer_addr[64];
 	unsigned  peer_port;
@@ -235,12 +266,17 @@ struct session {
 	int	  type_ascii;
 	int	  utf8;
 	int	  quit;
+	/* command rate (cmd.c): tokens, and when they were counted */
+	double	  tokens;
+	struct timespec tokens_at;
 	/* data connection (data.c) */
 	struct sockaddr_storage local_sa, peer_sa;
 	int	  pasv_fd;		/* passive listener, -1 when none */
 	struct sockaddr_storage port_sa;	/* PORT/EPRT target */
 	int	  have_port;
 	int	  epsv_all;
+	uint8_t	  pasv_ip[4];		/* the address PASV replies name */
+	int	  pasv_ip_set;
 	long long rest;			/* REST offset for the next transfer */
 	long long xfer_bytes;		/* of the transfer running now */
 	int	  ctrl_held;		/* the control buffer is full until then */
@@ -252,6 +288,11 @@ struct session {
 };
 
 void session_run(struct session *);
+/* The decision on a login, with its log line, failure delay and cap;
+ * never replies (the privileged parent calls it too). */
+enum auth_result login_check(struct session *, const char *user, const char *pass);
+/* Become the decided account and answer 230. */
+void finish_login(struct session *);
 /* Split a command line: the verb upper-cased into verb[8], *arg the
  * rest after one space (NULL when none). -1 when there is no verb. */
 int command_split(char *line, char verb[8], char **arg);
@@ -289,6 +330,8 @@ void cmd_eprt(struct session *, char *);
 /* The data connection for a transfer (non-blocking), or -1 after 425. */
 int data_connect(struct session *);
 void data_reset(struct session *);
+/* At login, before the sandbox: choose (and resolve) the PASV address. */
+void data_prepare(struct session *);
 int parse_port_arg(const char *arg, struct sockaddr_storage *out);
 int parse_eprt_arg(const char *arg, struct sockaddr_storage *out);
 int same_host(const struct sockaddr_storage *, const struct sockaddr_storage *);

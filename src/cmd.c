@@ -153,6 +153,37 @@ command_split(char *line, char verb[8], char **arg)
 	return 0;
 }
 
+/* A token bucket: CMD_RATE_PER_SEC commands a second, CMD_RATE_BURST
+ * at once. A client that sends faster is answered at that pace, so
+ * thousands of pipelined commands cannot keep a CPU busy. */
+static void
+pace(struct session *s)
+{
+	struct timespec now;
+	double dt;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (s->tokens_at.tv_sec == 0) {
+		s->tokens = CMD_RATE_BURST;
+	} else {
+		dt = (double)(now.tv_sec - s->tokens_at.tv_sec) +
+		    (double)(now.tv_nsec - s->tokens_at.tv_nsec) / 1e9;
+		s->tokens += dt * CMD_RATE_PER_SEC;
+		if (s->tokens > CMD_RATE_BURST) {
+			s->tokens = CMD_RATE_BURST;
+		}
+	}
+	s->tokens_at = now;
+	if (s->tokens < 1) {
+		struct timespec wait = { 0, (long)((1 - s->tokens) * 1e9 / CMD_RATE_PER_SEC) };
+
+		nanosleep(&wait, NULL);
+		s->tokens = 1;
+		clock_gettime(CLOCK_MONOTONIC, &s->tokens_at);
+	}
+	s->tokens -= 1;
+}
+
 static void
 dispatch(struct session *s, char *line)
 {
@@ -161,6 +192,7 @@ dispatch(struct session *s, char *line)
 	const struct command *c;
 	int was_rnfr = s->have_rnfr;
 
+	pace(s);
 	if (command_split(line, verb, &arg) != 0) {
 		reply(s, 500, "Unknown command");
 		return;
@@ -207,7 +239,6 @@ session_run(struct session *s)
 {
 	char line[CTRL_LINE_MAX];
 
-	reply(s, 220, "%s", s->cfg->srv.banner);
 	while (!s->quit) {
 		switch (ctrl_read_line(&s->ctrl, line, sizeof line)) {
 		case CTRL_LINE:
@@ -253,6 +284,7 @@ cmd_user(struct session *s, char *arg)
 		return;
 	}
 	if (strlen(arg) > USER_NAME_MAX) {
+		s->have_user = 0;	/* a refused USER replaces the one before */
 		reply(s, 501, "User name too long");
 		return;
 	}
@@ -281,22 +313,41 @@ sleep_until(const struct timespec *start, long ms)
 	}
 }
 
-static void
-login_failed(struct session *s, const struct timespec *start, const char *reason)
+enum auth_result
+login_check(struct session *s, const char *user, const char *pass)
 {
-	log_set_user(s->user);
+	const char *reason = NULL;
+	struct timespec start;
+	enum auth_result r;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	r = strlen(pass) > PASSWORD_MAX ? AUTH_FAIL :
+	    auth_check(s->cfg, user, pass, &s->acct, &reason);
+	if (strlen(pass) > PASSWORD_MAX) {
+		reason = "password too long";
+	}
+	log_set_user(user);
+	if (r == AUTH_OK) {
+		if (s->acct.anonymous) {
+			log_event("login", NULL, -1, "anonymous login, password '%.64s'",
+			    pass);
+		}
+		return AUTH_OK;
+	}
+	if (r == AUTH_ERROR) {
+		log_msg(LOG_ERR, "login of '%s' failed on the server: %s", user, reason);
+		return AUTH_ERROR;
+	}
 	log_event("login-failed", NULL, -1, "login failed: %s", reason);
-	s->have_user = 0;
 	s->failures++;
 	/* every failure, wrong user or wrong password, is answered as late */
-	sleep_until(start, LOGIN_FAIL_DELAY_MS);
+	sleep_until(&start, LOGIN_FAIL_DELAY_MS);
 	if (s->failures >= s->cfg->srv.max_login_failures) {
 		log_event("login-failed", NULL, -1, "%u failed logins; closing",
 		    s->failures);
-		reply(s, 421, "Too many failed logins; closing control connection");
-		exit(EXIT_OK);
+		return AUTH_CLOSE;
 	}
-	reply(s, 530, "Login incorrect");
+	return AUTH_FAIL;
 }
 
 /* The account is decided; become it. Failures here are the server's. */
@@ -331,15 +382,33 @@ enter_account(struct session *s)
 		close(fd);
 		strcpy(s->cwd, a->home);
 	}
+	data_prepare(s);
+	sandbox_confine(s);
 	return 0;
+}
+
+void
+finish_login(struct session *s)
+{
+	/* decided: no password or hash is needed in this process again */
+	config_wipe_secrets(s->cfg);
+	if (enter_account(s) != 0) {
+		reply(s, 421, "Service not available: cannot set up this account "
+		    "(see the server log)");
+		exit(EXIT_FAILURE_);
+	}
+	s->logged_in = 1;
+	s->have_user = 0;
+	log_set_user(s->acct.login);
+	log_event("login", NULL, -1, "logged in as system user %s, root %s",
+	    s->acct.change_identity ? s->acct.sysname : "(unchanged)", s->acct.root);
+	reply(s, 230, "Login successful");
 }
 
 static void
 cmd_pass(struct session *s, char *arg)
 {
 	const char *pass = arg != NULL ? arg : "";
-	const char *reason = NULL;
-	struct timespec start;
 	enum auth_result r;
 
 	if (s->logged_in) {
@@ -350,41 +419,31 @@ cmd_pass(struct session *s, char *arg)
 		reply(s, 503, "Login with USER first");
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	if (strlen(pass) > PASSWORD_MAX) {
-		r = AUTH_FAIL;
-		reason = "password too long";
-	} else {
-		r = auth_check(s->cfg, s->user, pass, &s->acct, &reason);
-	}
-	if (r == AUTH_OK && s->acct.anonymous) {
-		log_set_user(s->user);
-		log_event("login", NULL, -1, "anonymous login, password '%.64s'", pass);
-	}
+	/* started as root, the decision is the privileged parent's */
+	r = priv_separated() ? priv_login(s->user, pass) : login_check(s, s->user, pass);
 	if (arg != NULL) {
 		wipe(arg, strlen(arg));
 	}
-	if (r == AUTH_ERROR) {
-		log_msg(LOG_ERR, "login of '%s' failed on the server: %s", s->user,
-		    reason);
-		reply(s, 421, "Service not available: cannot set up this account "
-		    "(see the server log)");
-		exit(EXIT_FAILURE_);
-	}
-	if (r != AUTH_OK) {
-		login_failed(s, &start, reason);
+	switch (r) {
+	case AUTH_OK:
+		if (priv_separated()) {
+			priv_handover(s);	/* the parent answers 230 */
+		}
+		finish_login(s);
 		return;
+	case AUTH_FAIL:
+		s->have_user = 0;
+		reply(s, 530, "Login incorrect");
+		return;
+	case AUTH_CLOSE:
+		reply(s, 421, "Too many failed logins; closing control connection");
+		exit(EXIT_OK);
+	case AUTH_ERROR:
+		break;
 	}
-	if (enter_account(s) != 0) {
-		reply(s, 421, "Service not available: cannot set up this account "
-		    "(see the server log)");
-		exit(EXIT_FAILURE_);
-	}
-	s->logged_in = 1;
-	log_set_user(s->acct.login);
-	log_event("login", NULL, -1, "logged in as system user %s, root %s",
-	    s->acct.change_identity ? s->acct.sysname : "(unchanged)", s->acct.root);
-	reply(s, 230, "Login successful");
+	reply(s, 421, "Service not available: cannot set up this account "
+	    "(see the server log)");
+	exit(EXIT_FAILURE_);
 }
 
 static void

@@ -17,12 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cellftpd.h"
 
-enum ktype { K_STR, K_BOOL, K_UINT, K_OCTAL, K_RANGE, K_LIST, K_ENUM, K_ADDR };
+enum ktype { K_STR, K_BOOL, K_UINT, K_OCTAL, K_RANGE, K_LIST, K_ENUM, K_ADDR,
+	K_SECRET };
 
 struct key {
 	const char	 *name;
@@ -58,6 +60,7 @@ static const struct key server_keys[] = {
 	{ "xferlog",		K_STR,	 S(xferlog),		0, 0, NULL },
 	{ "max_sessions",	K_UINT,	 S(max_sessions),	0, SESSIONS_MAX, NULL },
 	{ "max_sessions_per_ip", K_UINT, S(max_sessions_per_ip), 0, SESSIONS_MAX, NULL },
+	{ "unprivileged_user",	K_STR,	 S(unprivileged_user),	0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 #undef S
@@ -66,9 +69,9 @@ static const struct key server_keys[] = {
 enum { UK_HASH, UK_SALT, UK_PASSWORD, UK_SYSLOGIN, UK_SYSUSER, UK_ROOT, UK_HOME,
 	UK_WRITE, UK_UMASK, UK_SYMLINKS };
 static const struct key user_keys[] = {
-	[UK_HASH]     = { "password_hash",	K_STR,	 U(password_hash),	0, 0, NULL },
-	[UK_SALT]     = { "password_salt",	K_STR,	 U(password_salt),	0, 0, NULL },
-	[UK_PASSWORD] = { "password",		K_STR,	 U(password),		0, 0, NULL },
+	[UK_HASH]     = { "password_hash",	K_SECRET, U(password_hash),	0, 0, NULL },
+	[UK_SALT]     = { "password_salt",	K_SECRET, U(password_salt),	0, 0, NULL },
+	[UK_PASSWORD] = { "password",		K_SECRET, U(password),		0, 0, NULL },
 	[UK_SYSLOGIN] = { "system_login",	K_BOOL,	 U(system_login),	0, 0, NULL },
 	[UK_SYSUSER]  = { "system_user",	K_STR,	 U(system_user),	0, 0, NULL },
 	[UK_ROOT]     = { "root",		K_STR,	 U(root),		0, 0, NULL },
@@ -79,6 +82,50 @@ static const struct key user_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 #undef U
+
+/* Secrets (passwords, hashes, salts, and the file text that holds them)
+ * live in one anonymous mapping, the vault: a fork() child sees it as
+ * zeros (MADV_WIPEONFORK), core dumps leave it out, and
+ * config_wipe_secrets() clears it. The reader hands inih a placeholder
+ * "@OFFSET" instead of a secret value, so that no secret ever passes
+ * through inih's buffers or the heap. One configuration at a time. */
+static char *vault;
+static size_t vault_len;
+#define VAULT_SIZE (2 * (size_t)CONF_FILE_MAX + 2)
+
+static char *
+vault_alloc(size_t n)
+{
+	char *p;
+
+	if (vault == NULL) {
+		vault = mmap(NULL, VAULT_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (vault == MAP_FAILED) {
+			abort();
+		}
+		madvise(vault, VAULT_SIZE, MADV_WIPEONFORK);
+		madvise(vault, VAULT_SIZE, MADV_DONTDUMP);
+	}
+	if (n > VAULT_SIZE - vault_len) {
+		return NULL;
+	}
+	p = vault + vault_len;
+	vault_len += n;
+	return p;
+}
+
+static void
+vault_clear(void)
+{
+	if (vault != NULL) {
+		wipe(vault, vault_len);
+	}
+	vault_len = 0;
+}
+
+static const char *const secret_keys[] = { "password", "password_hash",
+	"password_salt" };
 
 enum section_kind { SEC_NONE, SEC_SERVER, SEC_PASV, SEC_USER, SEC_BAD };
 
@@ -330,6 +377,22 @@ set_key(struct loader *ld, const struct key *k, void *base, const char *v)
 	int b;
 
 	switch (k->type) {
+	case K_SECRET: {
+		/* "@OFFSET" into the vault, made by the reader */
+		char *end;
+		unsigned long off = strtoul(v + 1, &end, 10);
+
+		if (v[0] != '@' || *end != '\0' || off >= vault_len) {
+			problem(cfg, ld->line, 0, "%s: unreadable value", k->name);
+			return;
+		}
+		if (vault[off] == '\0') {
+			problem(cfg, ld->line, 0, "%s: empty value", k->name);
+			return;
+		}
+		*(char **)field = vault + off;
+		return;
+	}
 	case K_STR:
 		if (*v == '\0') {
 			problem(cfg, ld->line, 0, "%s: empty value", k->name);
@@ -590,6 +653,51 @@ handler(void *arg, const char *section, const char *name, const char *value)
 	return 1;
 }
 
+/* "password = value ; comment" becomes "password = @OFFSET" with the
+ * value, as inih would read it, copied into the vault. */
+static void
+hide_secret(struct loader *ld, char *line, size_t size)
+{
+	char *k = line + strspn(line, " \t"), *eq = strpbrk(k, "=:"), *v, *e;
+	size_t klen, vlen;
+	char *copy;
+	int secret = 0;
+
+	if (eq == NULL) {
+		return;
+	}
+	for (klen = (size_t)(eq - k); klen > 0 && strchr(" \t", k[klen - 1]); klen--) {
+		continue;
+	}
+	for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++) {
+		secret |= strlen(secret_keys[i]) == klen &&
+		    strncmp(k, secret_keys[i], klen) == 0;
+	}
+	if (!secret) {
+		return;
+	}
+	v = eq + 1 + strspn(eq + 1, " \t");
+	/* inih's inline comment: ';' or '#' after white space */
+	for (e = v; *e != '\0' && *e != '\r' && *e != '\n'; e++) {
+		if ((*e == ';' || *e == '#') && e > v && (e[-1] == ' ' || e[-1] == '\t')) {
+			break;
+		}
+	}
+	while (e > v && (e[-1] == ' ' || e[-1] == '\t')) {
+		e--;
+	}
+	vlen = (size_t)(e - v);
+	copy = vault_alloc(vlen + 1);
+	if (copy == NULL) {
+		problem(ld->cfg, ld->line, 0, "too many secrets");
+		return;
+	}
+	memcpy(copy, v, vlen);
+	copy[vlen] = '\0';
+	wipe(v, strlen(v));
+	snprintf(v, size - (size_t)(v - line), "@%zu\n", (size_t)(copy - vault));
+}
+
 /* fgets for inih over the text in memory: counts lines, sees section
  * headers, refuses NUL bytes and over-long lines. */
 static char *
@@ -628,6 +736,7 @@ reader(char *str, int num, void *arg)
 	}
 	memcpy(str, p, len);
 	str[len] = '\0';
+	hide_secret(ld, str, (size_t)num);
 	/* a section header (inih checks its syntax; we need its name now) */
 	while (len > 0 && (*p == ' ' || *p == '\t')) {
 		p++;
@@ -676,6 +785,7 @@ defaults(struct config *cfg)
 	s->umask = 022;
 	s->atomic_uploads = 1;
 	s->log = LOGTO_AUTO;
+	s->unprivileged_user = xstrdup("nobody");
 }
 
 /* Relative paths in the file are relative to the file's directory. */
@@ -817,6 +927,18 @@ check_server(struct config *cfg, int checks)
 
 	absolutize(cfg, &s->deny_users_file);
 	absolutize(cfg, &s->xferlog);
+	if ((checks & CONF_CHECK_FS) && geteuid() == 0) {
+		struct passwd *pw = getpwnam(s->unprivileged_user);
+		int line = kl[find_key(server_keys, "unprivileged_user")];
+
+		if (pw == NULL) {
+			problem(cfg, line, 0, "unprivileged_user: no system account '%s'",
+			    s->unprivileged_user);
+		} else if (pw->pw_uid == 0) {
+			problem(cfg, line, 0, "unprivileged_user: '%s' is root",
+			    s->unprivileged_user);
+		}
+	}
 	if ((checks & CONF_CHECK_FS) && deny_line != 0 &&
 	    stat(s->deny_users_file, &st) != 0) {
 		problem(cfg, deny_line, 0, "deny_users_file '%s': %s",
@@ -858,6 +980,9 @@ config_parse(const char *name, const char *text, int checks)
 	int rc;
 
 	cfg->path = xstrdup(name);
+	if (vault == NULL || text < vault || text >= vault + VAULT_SIZE) {
+		vault_clear();	/* a new configuration (text from elsewhere) */
+	}
 	defaults(cfg);
 	memset(&ld, 0, sizeof ld);
 	ld.cfg = cfg;
@@ -944,29 +1069,37 @@ config_load(const char *path, int checks)
 		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	text = xcalloc(1, (size_t)st.st_size + 1);
+	vault_clear();
+	text = vault_alloc((size_t)st.st_size + 1);
 	n = read(fd, text, (size_t)st.st_size);
-	if (n < 0) {
+	if (n < 0 || (size_t)n != strnlen(text, (size_t)n)) {
+		int err = errno;
+
 		cfg = config_parse(path, "", 0);
-		problem(cfg, 0, 0, "cannot read: %s", strerror(errno));
-		free(text);
+		problem(cfg, 0, 0, n < 0 ? "cannot read: %s" : "NUL byte in file%s",
+		    n < 0 ? strerror(err) : "");
 		goto out;
 	}
 	text[n] = '\0';
-	if ((size_t)n != strlen(text)) {
-		cfg = config_parse(path, "", 0);
-		problem(cfg, 0, 0, "NUL byte in file");
-		free(text);
-		goto out;
-	}
 	cfg = config_parse(path, text, checks);
-	free(text);
+	wipe(text, (size_t)n);	/* its secrets are in the vault now */
 	file_mode_warnings(cfg, &st);
 out:
 	if (fd >= 0) {
 		close(fd);
 	}
 	return cfg;
+}
+
+void
+config_wipe_secrets(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nusers; i++) {
+		cfg->users[i].password = NULL;
+		cfg->users[i].password_hash = NULL;
+		cfg->users[i].password_salt = NULL;
+	}
+	vault_clear();
 }
 
 void
@@ -979,12 +1112,6 @@ config_free(struct config *cfg)
 		struct user_conf *u = &cfg->users[i];
 
 		free(u->name);
-		if (u->password != NULL) {
-			wipe(u->password, strlen(u->password));
-		}
-		free(u->password);
-		free(u->password_hash);
-		free(u->password_salt);
 		free(u->system_user);
 		free(u->root);
 		free(u->home);
@@ -1006,6 +1133,8 @@ config_free(struct config *cfg)
 	free(cfg->srv.welcome_file);
 	free(cfg->srv.message_file);
 	free(cfg->srv.xferlog);
+	free(cfg->srv.unprivileged_user);
 	free(cfg->path);
 	free(cfg);
+	vault_clear();
 }

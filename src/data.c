@@ -105,6 +105,8 @@ data_reset(struct session *s)
 	s->have_port = 0;
 }
 
+static int pasv_address(struct session *, uint8_t out[4]);
+
 /* A listener on a port of passive_ports, random start, next one when
  * taken. Returns the port, or 0 when the range is exhausted. */
 static unsigned
@@ -145,7 +147,14 @@ open_listener(struct session *s)
 
 /* The address a PASV reply names: [passive_addresses] (longest prefix
  * matching the client, then default), else passive_address, else the
- * control connection's local address. */
+ * control connection's local address. Chosen once per session, at login,
+ * before the sandbox forbids name resolution. */
+void
+data_prepare(struct session *s)
+{
+	s->pasv_ip_set = pasv_address(s, s->pasv_ip) == 0;
+}
+
 static int
 pasv_address(struct session *s, uint8_t out[4])
 {
@@ -213,11 +222,12 @@ cmd_pasv(struct session *s, char *arg)
 		    s->cfg->srv.pasv_hi);
 		return;
 	}
-	if (pasv_address(s, a) != 0) {
+	if (!s->pasv_ip_set) {
 		data_reset(s);
 		reply(s, 425, "No IPv4 address to offer for PASV; use EPSV");
 		return;
 	}
+	memcpy(a, s->pasv_ip, sizeof a);
 	reply(s, 227, "Entering Passive Mode (%u,%u,%u,%u,%u,%u).", a[0], a[1],
 	    a[2], a[3], port >> 8, port & 0xff);
 }

@@ -26,6 +26,13 @@ session_path(struct session *s, const char *arg, char *out)
 		reply(s, 553, "File name too long");
 		return -1;
 	}
+	for (const char *c = out; *c != '\0'; c += strcspn(c + 1, "/") + 1) {
+		if (strcspn(c + 1, "/") > NAME_BYTES_MAX) {
+			reply(s, 553, "File name too long (a name has at most %d bytes)",
+			    NAME_BYTES_MAX);
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -8,6 +8,14 @@
 #define USER_NAME_MAX		64	/* bytes in a USER argument */
 #define PASSWORD_MAX		1024	/* bytes in a PASS argument */
 #define HOST_NAME_MAX_FTP	255	/* bytes in a HOST argument (RFC 1035) */
+#define CMD_RATE_PER_SEC	200	/* commands a session may send per second */
+#define CMD_RATE_BURST		400	/* ... and at once, after a quiet time */
+
+/* the pre-login process */
+#define PRELOGIN_FILES_MAX	16	/* open files (RLIMIT_NOFILE) */
+
+/* a logged-in session */
+#define SESSION_FILES_MAX	64	/* open files (RLIMIT_NOFILE) */
 
 /* login */
 #define LOGIN_FAIL_DELAY_MS	1000	/* every failed PASS is answered this late */

@@ -51,6 +51,7 @@ check_config(const char *path)
 	    cfg->nusers, cfg->nusers == 1 ? "" : "s",
 	    cfg->nerrors, cfg->nerrors == 1 ? "" : "s",
 	    warnings, warnings == 1 ? "" : "s");
+	sandbox_report(stdout);
 	config_free(cfg);
 	return rc;
 }
@@ -207,6 +208,22 @@ main(int argc, char **argv)
 	s.ctrl.idle_timeout = cfg->srv.idle_timeout;
 	log_event("connect", NULL, -1, "connect to %s port %u", s.local_addr,
 	    s.local_port);
-	session_run(&s);
+	if (slots_take(&s) != 0) {
+		reply(&s, 421, "Too many sessions; try again later");
+		return EXIT_OK;
+	}
+	reply(&s, 220, "%s", cfg->srv.banner);
+	switch (priv_start(&s, cfg)) {
+	case 0:		/* the pre-login process, or not started as root */
+		session_run(&s);
+		break;
+	case 1:		/* the privileged parent, after a login */
+		finish_login(&s);
+		session_run(&s);
+		break;
+	default:
+		reply(&s, 421, "Service not available (see the server log)");
+		return EXIT_FAILURE_;
+	}
 	return EXIT_OK;
 }

@@ -1,11 +1,38 @@
-/* Dropping privileges: one visible sequence, then a proof that root is
- * gone. Every identity change of cellftpd is in this file. */
+/* Dropping privileges and confining the logged-in session: one visible
+ * sequence. Every identity change and every sandbox layer of cellftpd
+ * after login is in this file.
+ *
+ *   sandbox_become():  groups, gid, uid, then a proof that root is gone.
+ *   sandbox_confine(): resource limits, no core dumps, a Landlock ruleset
+ *                      (the root, read-only unless the account may write,
+ *                      plus the few files a session reads), a seccomp
+ *                      allow-list of system calls.
+ * A layer the kernel lacks is skipped with a logged notice. */
+#include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <linux/landlock.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "cellftpd.h"
+
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER	(1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE	(1ULL << 14)
+#endif
 
 int
 sandbox_become(const struct account *a, const char **what)
@@ -35,4 +62,198 @@ sandbox_become(const struct account *a, const char **what)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- Landlock ---- */
+
+int
+landlock_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+
+	return abi < 0 ? 0 : (int)abi;
+}
+
+static int
+allow_beneath(int ruleset, int fd, unsigned long long access)
+{
+	struct landlock_path_beneath_attr pb = { .allowed_access = access,
+	    .parent_fd = fd };
+
+	return (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH,
+	    &pb, 0);
+}
+
+static int
+allow_file(int ruleset, const char *path, unsigned long long access)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		return errno == ENOENT ? 0 : -1;
+	}
+	rc = allow_beneath(ruleset, fd, access);
+	close(fd);
+	return rc;
+}
+
+static const char *
+confine_fs(const struct session *s, int abi)
+{
+	const unsigned long long read = LANDLOCK_ACCESS_FS_READ_FILE |
+	    LANDLOCK_ACCESS_FS_READ_DIR;
+	unsigned long long handled = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
+	unsigned long long write = LANDLOCK_ACCESS_FS_WRITE_FILE |
+	    LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE;
+	struct landlock_ruleset_attr attr;
+	int rs, ok;
+
+	if (abi >= 2) {
+		handled |= LANDLOCK_ACCESS_FS_REFER;
+	}
+	if (abi >= 3) {
+		handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
+		write |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	}
+	if (s->acct.allow_write == WRITE_YES) {
+		/* renaming any kind of entry needs the right to make one; making
+		 * devices needs CAP_MKNOD too, which a session never has */
+		write |= LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+		    LANDLOCK_ACCESS_FS_MAKE_SYM | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+		    LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+		    LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+		    (abi >= 2 ? LANDLOCK_ACCESS_FS_REFER : 0);
+	}
+	memset(&attr, 0, sizeof attr);
+	attr.handled_access_fs = handled;
+	rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+	if (rs < 0) {
+		return "cannot create a ruleset";
+	}
+	ok = allow_beneath(rs, s->vfs.rootfd, read |
+	    (s->acct.allow_write != WRITE_NO ? write : 0)) == 0 &&
+	    /* owner and group names in listings */
+	    allow_file(rs, "/etc/passwd", LANDLOCK_ACCESS_FS_READ_FILE) == 0 &&
+	    allow_file(rs, "/etc/group", LANDLOCK_ACCESS_FS_READ_FILE) == 0 &&
+	    syscall(SYS_landlock_restrict_self, rs, 0) == 0;
+	close(rs);
+	return ok ? NULL : strerror(errno);
+}
+
+/* ---- seccomp ---- */
+
+#ifndef CELLFTPD_NO_SECCOMP
+static void
+refused(int sig, siginfo_t *si, void *ctx)
+{
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, si->si_syscall);
+
+	(void)sig;
+	(void)ctx;
+	log_msg(LOG_CRIT, "seccomp: system call %s (%d) is not allowed; session ended",
+	    name != NULL ? name : "?", si->si_syscall);
+	_exit(EXIT_FAILURE_);
+}
+
+/* What a logged-in session calls, and nothing else. */
+static const char *const allowed[] = {
+	/* files, through the confined vfs */
+	"read", "write", "readv", "writev", "pread64", "pwrite64", "close",
+	"lseek", "fstat", "newfstatat", "statx", "openat", "openat2", "fcntl",
+	"dup", "dup2", "dup3", "getdents64", "mkdirat", "unlinkat", "renameat",
+	"renameat2", "readlinkat", "utimensat", "fchmodat", "fchmodat2",
+	"faccessat", "faccessat2", "ftruncate", "copy_file_range", "sendfile",
+	/* sockets: data connections, the log */
+	"socket", "connect", "bind", "listen", "accept4", "getsockname",
+	"getpeername", "setsockopt", "getsockopt", "shutdown", "sendto",
+	"sendmsg", "recvfrom", "recvmsg", "poll", "ppoll", "memfd_create",
+	/* time, memory, identity, signals, the end */
+	"clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday",
+	"getrandom", "brk", "mmap", "munmap", "mremap", "madvise", "futex",
+	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid",
+	"getgroups", "umask", "uname", "rt_sigaction", "rt_sigprocmask",
+	"sysinfo",	/* glibc's qsort asks for the memory size */
+	"rt_sigreturn", "restart_syscall", "tgkill", "exit", "exit_group",
+};
+
+static const char *
+confine_syscalls(void)
+{
+	struct sigaction sa;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	int rc = ctx == NULL ? -1 : 0;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = refused;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSYS, &sa, NULL);
+	for (size_t i = 0; rc == 0 && i < sizeof allowed / sizeof allowed[0]; i++) {
+		int nr = seccomp_syscall_resolve_name(allowed[i]);
+
+		if (nr != __NR_SCMP_ERROR) {
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		}
+	}
+	/* memory is never made executable after login */
+	if (rc == 0) {
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	}
+	if (rc == 0) {
+		rc = seccomp_load(ctx);
+	}
+	seccomp_release(ctx);
+	return rc == 0 ? NULL : strerror(-rc);
+}
+#endif
+
+void
+sandbox_confine(const struct session *s)
+{
+	struct rlimit none = { 0, 0 }, files = { SESSION_FILES_MAX, SESSION_FILES_MAX };
+	const char *why;
+	int abi = landlock_abi();
+
+	/* names for listings: NSS reads its configuration now, not later */
+	(void)getpwuid(0);
+	(void)getgrgid(0);
+	if (setrlimit(RLIMIT_CORE, &none) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0 ||
+	    setrlimit(RLIMIT_NPROC, &none) != 0 || setrlimit(RLIMIT_NOFILE, &files) != 0) {
+		log_msg(LOG_NOTICE, "sandbox: resource limits not set: %s", strerror(errno));
+	}
+	if (s->acct.symlinks == SYMLINKS_FOLLOW) {
+		log_msg(LOG_INFO, "sandbox: no Landlock ruleset: symlinks = follow "
+		    "may lead anywhere");
+	} else if (abi == 0) {
+		log_msg(LOG_NOTICE, "sandbox: this kernel has no Landlock; the root is "
+		    "enforced by openat2 alone");
+	} else if ((why = confine_fs(s, abi)) != NULL) {
+		log_msg(LOG_NOTICE, "sandbox: Landlock not applied: %s", why);
+	}
+#ifndef CELLFTPD_NO_SECCOMP
+	if ((why = confine_syscalls()) != NULL) {
+		log_msg(LOG_NOTICE, "sandbox: seccomp not applied: %s", why);
+	}
+#endif
+}
+
+/* For -t: which layers this machine provides. */
+void
+sandbox_report(FILE *f)
+{
+	int abi = landlock_abi();
+	long o2 = syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0);
+	int seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
+
+	fprintf(f, "sandbox: openat2 %s, Landlock %s%.0d, seccomp %s%s\n",
+	    o2 < 0 && errno == ENOSYS ? "missing (set symlinks = follow)" : "yes",
+	    abi > 0 ? "ABI " : "missing", abi,
+	    seccomp ? "yes" : "missing",
+#ifdef CELLFTPD_NO_SECCOMP
+	    " (not in this build)"
+#else
+	    ""
+#endif
+	    );
 }

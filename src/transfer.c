@@ -411,6 +411,20 @@ create_unique(int dir, const char *base, char *name, size_t size, int tries)
 	return -1;
 }
 
+/* Whether vpath is a directory, resolved as every path is (confined). */
+static int
+is_directory(struct session *s, const char *vpath)
+{
+	struct stat st;
+	int fd = vfs_open(&s->vfs, vpath, O_PATH, 0);
+	int dir = fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	return dir;
+}
+
 /* Resumed atomic STOR: the first `rest` bytes of the old file come first. */
 static int
 copy_head(struct session *s, const char *vpath, int to, long long rest)
@@ -479,7 +493,7 @@ store(struct session *s, char *arg, enum store_kind kind)
 	} else if (atomic) {
 		if (upload_only && fstatat(pdir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			errno = EEXIST;
-		} else if (fstatat(pdir, base, &st, 0) == 0 && S_ISDIR(st.st_mode)) {
+		} else if (is_directory(s, vpath)) {
 			errno = EISDIR;
 		} else {
 			fd = create_unique(pdir, ".cellftpd-upload", tmp, sizeof tmp,

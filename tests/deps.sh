@@ -4,7 +4,7 @@
 #   tests/deps.sh build|demo|test
 set -eu
 
-build="gcc make pkg-config libinih-dev libcrypt-dev libsystemd-dev libssl-dev"
+build="gcc make pkg-config libinih-dev libcrypt-dev libsystemd-dev libssl-dev libseccomp-dev"
 demo="systemd"
 tests="bats bats-support bats-assert curl lftp wget tnftp python3 iproute2 procps passwd
        clang libclang-rt-14-dev"

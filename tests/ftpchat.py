@@ -9,7 +9,7 @@ Special arguments:
   replies:N       read and print N replies
   sleep:SECONDS   wait
   close?          wait up to 10 s for the server to close: prints CLOSED or OPEN
-The server is 127.0.0.1, or $FTP_HOST.
+The server is 127.0.0.1, or $FTP_HOST; $FTP_SOURCE sets the client's address.
 A reply that does not come within 20 s prints TIMEOUT; a closed connection
 prints EOF. Replies are printed without CR LF, one line each.
 """
@@ -44,7 +44,9 @@ def read_reply(f):
 def main():
     port = int(sys.argv[1])
     host = os.environ.get("FTP_HOST", "127.0.0.1")
-    s = socket.create_connection((host, port), timeout=20)
+    source = os.environ.get("FTP_SOURCE")
+    s = socket.create_connection((host, port), timeout=20,
+                                 source_address=(source, 0) if source else None)
     f = s.makefile("rb")
     try:
         if not read_reply(f):

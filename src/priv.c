@@ -1,0 +1,289 @@
+/* Privilege separation before login (started as root only).
+ *
+ * The session forks. The child reads and parses the network: it runs as
+ * unprivileged_user, chrooted into an empty directory, with no secrets
+ * in memory. The parent, still root, never reads the network before
+ * login: it answers one kind of request over a socketpair, "may USER log
+ * in with PASSWORD", with fixed-size, length-checked messages. It applies
+ * the failure delay and the failure cap itself, so a child taken over by
+ * an attacker gains no extra guesses. On success the child hands over
+ * what it had read past PASS and exits; the parent becomes the session.
+ *
+ * Everything this file does as root is in priv_monitor(). */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cellftpd.h"
+
+#define PRIV_MAGIC_REQ	0x63667031u	/* "cfp1" */
+#define PRIV_MAGIC_REP	0x63667032u
+#define PRIV_MAGIC_HAND	0x63667033u
+
+struct priv_req {
+	uint32_t magic;
+	uint32_t user_len;
+	uint32_t pass_len;
+	char	 user[USER_NAME_MAX];
+	char	 pass[PASSWORD_MAX];
+};
+
+struct priv_rep {
+	uint32_t magic;
+	uint32_t result;		/* enum auth_result */
+};
+
+/* What the child had read and decided that the session needs. */
+struct priv_hand {
+	uint32_t magic;
+	uint32_t len;			/* bytes of buf: read past PASS */
+	int32_t	 telnet;		/* telnet_strip state */
+	int32_t	 discard;
+	int32_t	 type_ascii;
+	int32_t	 utf8;
+	char	 buf[CTRL_LINE_MAX];
+};
+
+static int priv_fd = -1;	/* the child's end; -1 without separation */
+
+int
+priv_separated(void)
+{
+	return priv_fd >= 0;
+}
+
+static int
+send_msg(int fd, const void *m, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = send(fd, m, len, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* Exactly one message of exactly len bytes, else -1. */
+static int
+recv_msg(int fd, void *m, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = recv(fd, m, len, MSG_TRUNC);
+	} while (n < 0 && errno == EINTR);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* ---- the child: unprivileged, network-facing ---- */
+
+static void
+become_unprivileged(const struct config *cfg)
+{
+	const char *name = cfg->srv.unprivileged_user;
+	struct passwd *pw = getpwnam(name);
+	struct rlimit none = { 0, 0 }, files = { PRELOGIN_FILES_MAX, PRELOGIN_FILES_MAX };
+	struct stat st;
+
+	if (pw == NULL || pw->pw_uid == 0) {
+		log_msg(LOG_ERR, "unprivileged_user '%s' is unknown or root", name);
+		_exit(EXIT_FAILURE_);
+	}
+	/* an empty directory nobody can write: nothing to read, nowhere to
+	 * write, no device, no setuid program */
+	if (stat(PRELOGIN_ROOT, &st) != 0 || st.st_uid != 0 || (st.st_mode & 022) != 0) {
+		log_msg(LOG_ERR, "%s must be a directory owned by root and writable "
+		    "by nobody else", PRELOGIN_ROOT);
+		_exit(EXIT_FAILURE_);
+	}
+	if (chroot(PRELOGIN_ROOT) != 0 || chdir("/") != 0) {
+		log_msg(LOG_ERR, "cannot chroot to %s: %s", PRELOGIN_ROOT, strerror(errno));
+		_exit(EXIT_FAILURE_);
+	}
+	if (setgroups(0, NULL) != 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0 ||
+	    setuid(0) == 0 || seteuid(0) == 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
+	    setrlimit(RLIMIT_CORE, &none) != 0 ||
+	    setrlimit(RLIMIT_NPROC, &none) != 0 ||
+	    setrlimit(RLIMIT_NOFILE, &files) != 0) {
+		log_msg(LOG_ERR, "cannot drop privileges before login: %s",
+		    strerror(errno));
+		_exit(EXIT_FAILURE_);
+	}
+}
+
+enum auth_result
+priv_login(const char *user, const char *pass)
+{
+	struct priv_req req;
+	struct priv_rep rep;
+	size_t ul = strlen(user), pl = strlen(pass);
+	int ok;
+
+	memset(&req, 0, sizeof req);
+	req.magic = PRIV_MAGIC_REQ;
+	/* too long to be right, but the parent delays and counts it: the
+	 * message says so with lengths that cannot be sent otherwise */
+	req.user_len = ul > sizeof req.user ? (uint32_t)sizeof req.user + 1 : (uint32_t)ul;
+	req.pass_len = pl > sizeof req.pass ? (uint32_t)sizeof req.pass + 1 : (uint32_t)pl;
+	memcpy(req.user, user, ul > sizeof req.user ? 0 : ul);
+	memcpy(req.pass, pass, pl > sizeof req.pass ? 0 : pl);
+	ok = send_msg(priv_fd, &req, sizeof req) == 0 &&
+	    recv_msg(priv_fd, &rep, sizeof rep) == 0 && rep.magic == PRIV_MAGIC_REP &&
+	    rep.result <= AUTH_CLOSE;
+	wipe(&req, sizeof req);
+	return ok ? (enum auth_result)rep.result : AUTH_ERROR;
+}
+
+void
+priv_handover(const struct session *s)
+{
+	struct priv_hand h;
+	const struct ctrl *c = &s->ctrl;
+
+	memset(&h, 0, sizeof h);
+	h.magic = PRIV_MAGIC_HAND;
+	h.len = (uint32_t)(c->len - c->pos);
+	memcpy(h.buf, c->buf + c->pos, h.len);
+	h.telnet = c->telnet;
+	h.discard = c->discard;
+	h.type_ascii = s->type_ascii;
+	h.utf8 = s->utf8;
+	send_msg(priv_fd, &h, sizeof h);
+	_exit(EXIT_OK);
+}
+
+/* ---- the parent: root, never reads the network before login ---- */
+
+static pid_t child;
+
+static void
+end(int code)
+{
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	exit(code);
+}
+
+/* Answer requests until a login succeeds; then take over the session. */
+static void
+priv_monitor(struct session *s, int fd)
+{
+	struct priv_req req;
+	struct priv_rep rep = { PRIV_MAGIC_REP, 0 };
+	struct priv_hand h;
+	char user[USER_NAME_MAX + 2], pass[PASSWORD_MAX + 2];
+
+	for (;;) {
+		enum auth_result r;
+
+		if (recv_msg(fd, &req, sizeof req) != 0) {
+			end(EXIT_OK);		/* the child ended the session */
+		}
+		if (req.magic != PRIV_MAGIC_REQ || req.user_len > sizeof req.user + 1 ||
+		    req.pass_len > sizeof req.pass + 1 ||
+		    (req.user_len <= sizeof req.user &&
+		    memchr(req.user, '\0', req.user_len) != NULL) ||
+		    (req.pass_len <= sizeof req.pass &&
+		    memchr(req.pass, '\0', req.pass_len) != NULL)) {
+			log_msg(LOG_ERR, "malformed request from the pre-login process");
+			end(EXIT_FAILURE_);
+		}
+		/* an over-long name or password arrives as one byte too long:
+		 * login_check refuses it like any wrong password */
+		memset(user, 'x', sizeof user);
+		memset(pass, 'x', sizeof pass);
+		if (req.user_len <= sizeof req.user) {
+			memcpy(user, req.user, req.user_len);
+		}
+		user[req.user_len] = '\0';
+		if (req.pass_len <= sizeof req.pass) {
+			memcpy(pass, req.pass, req.pass_len);
+		}
+		pass[req.pass_len] = '\0';
+		wipe(&req, sizeof req);
+		{
+			size_t n = strnlen(user, sizeof s->user - 1);	/* for the log */
+
+			memcpy(s->user, user, n);
+			s->user[n] = '\0';
+		}
+		r = login_check(s, user, pass);
+		wipe(pass, sizeof pass);
+		rep.result = r;
+		if (send_msg(fd, &rep, sizeof rep) != 0) {
+			end(EXIT_OK);
+		}
+		if (r == AUTH_CLOSE || r == AUTH_ERROR) {
+			waitpid(child, NULL, 0);
+			exit(r == AUTH_CLOSE ? EXIT_OK : EXIT_FAILURE_);
+		}
+		if (r == AUTH_OK) {
+			break;
+		}
+	}
+	if (recv_msg(fd, &h, sizeof h) != 0 || h.magic != PRIV_MAGIC_HAND ||
+	    h.len > sizeof h.buf) {
+		log_msg(LOG_ERR, "no hand-over from the pre-login process");
+		end(EXIT_FAILURE_);
+	}
+	waitpid(child, NULL, 0);
+	child = 0;
+	close(fd);
+	memcpy(s->ctrl.buf, h.buf, h.len);
+	s->ctrl.pos = 0;
+	s->ctrl.len = h.len;
+	s->ctrl.telnet = h.telnet;
+	s->ctrl.discard = h.discard != 0;
+	s->type_ascii = h.type_ascii != 0;
+	s->utf8 = h.utf8 != 0;
+}
+
+/* Started as root: split the session. Returns in the child (to run the
+ * pre-login dialogue) and, after a successful login, in the parent. */
+int
+priv_start(struct session *s, struct config *cfg)
+{
+	int sp[2];
+
+	if (geteuid() != 0) {
+		return 0;	/* nothing to separate */
+	}
+	umask(022);
+	if ((mkdir(RUN_DIR, 0755) != 0 && errno != EEXIST) ||
+	    (mkdir(PRELOGIN_ROOT, 0755) != 0 && errno != EEXIST) ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0 ||
+	    (child = fork()) < 0) {
+		log_msg(LOG_ERR, "cannot separate privileges: %s", strerror(errno));
+		return -1;
+	}
+	if (child == 0) {
+		close(sp[0]);
+		slots_forget();
+		priv_fd = sp[1];
+		config_wipe_secrets(cfg);
+		become_unprivileged(cfg);
+		return 0;
+	}
+	close(sp[1]);
+	priv_monitor(s, sp[0]);
+	return 1;
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bats
+# Privilege separation before login: the process that reads the network
+# is unprivileged; the root parent only decides on credentials.
+
+load helper
+
+setup() {
+	require_root
+	make_root
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	max_login_failures = 2
+	[user alice]
+	password = pw
+	root = $ROOT
+	[user bob]
+	password = Sekr1t-xyz-4711-distinct
+	root = $ROOT
+	EOF
+	start_server
+}
+
+# The session's processes, parent first: "PID UID" lines.
+session_tree() {
+	local top
+	top=$(sessions | head -1)
+	[ -n "$top" ] || return 1
+	echo "$top $(awk '/^Uid:/ {print $2}' "/proc/$top/status")"
+	local kid
+	for kid in $(pgrep -P "$top"); do
+		echo "$kid $(awk '/^Uid:/ {print $2}' "/proc/$kid/status")"
+	done
+}
+
+@test "before login, the network-facing process runs as nobody in an empty chroot" {
+	python3 "$FTPCHAT" "$PORT" "USER alice" "sleep:3" >/dev/null &
+	chat_pid=$!
+	for _ in $(seq 40); do
+		[ "$(session_tree 2>/dev/null | wc -l)" -eq 2 ] && break
+		sleep 0.05
+	done
+	run session_tree
+	assert_equal "${#lines[@]}" 2
+	read -r parent parent_uid <<<"${lines[0]}"
+	read -r child child_uid <<<"${lines[1]}"
+	assert_equal "$parent_uid" 0
+	assert_equal "$child_uid" "$(id -u nobody)"
+	run grep -E '^(Uid|Gid|Groups|NoNewPrivs):' "/proc/$child/status"
+	assert_line --regexp "^Uid:[[:space:]]+$(id -u nobody)[[:space:]]+$(id -u nobody)[[:space:]]+$(id -u nobody)[[:space:]]+$(id -u nobody)$"
+	assert_line --regexp "^Gid:[[:space:]]+$(id -g nobody)[[:space:]]+$(id -g nobody)"
+	assert_line --regexp "^Groups:[[:space:]]*$"
+	assert_line --regexp "^NoNewPrivs:[[:space:]]+1$"
+	assert_equal "$(readlink "/proc/$child/root")" /run/cellftpd/empty
+	run ls -A /run/cellftpd/empty
+	assert_output ""
+	assert_equal "$(stat -c '%U %a' /run/cellftpd/empty)" "root 755"
+	# the parent has no socket but the client's and the socketpair
+	run bash -c "ls -l /proc/$parent/fd | grep -c 'socket:'"
+	assert_output 2
+	wait "$chat_pid"
+}
+
+@test "after login one process remains: the parent, as the account" {
+	run chat "USER alice" "PASS pw" "PWD" "sleep:1"
+	run session_tree
+	assert_equal "${#lines[@]}" 0
+	python3 "$FTPCHAT" "$PORT" "USER alice" "PASS pw" "sleep:3" >/dev/null &
+	chat_pid=$!
+	sleep 1
+	run session_tree
+	assert_equal "${#lines[@]}" 1
+	read -r _ uid <<<"${lines[0]}"
+	assert_equal "$uid" "$(id -u nobody)"
+	wait "$chat_pid"
+}
+
+@test "commands pipelined behind PASS reach the logged-in session" {
+	run chat "raw:USER alice\r\nPASS pw\r\nPWD\r\nNOOP\r\nQUIT\r\n" "replies:5"
+	assert_output "220 FTP server ready
+331 Please specify the password
+230 Login successful
+257 \"/\" is the current directory
+200 NOOP ok
+221 Goodbye"
+	wait_sessions_gone
+}
+
+@test "the parent counts failures: the cap closes the session" {
+	run chat "USER alice" "PASS no" "USER alice" "PASS no" "close?"
+	assert_output "220 FTP server ready
+331 Please specify the password
+530 Login incorrect
+331 Please specify the password
+421 Too many failed logins; closing control connection
+CLOSED"
+	wait_sessions_gone
+}
+
+@test "the pre-login process holds no password material" {
+	python3 "$FTPCHAT" "$PORT" "USER alice" "sleep:3" >/dev/null &
+	chat_pid=$!
+	sleep 1
+	child=$(session_tree | sed -n 2p | cut -d' ' -f1)
+	[ -n "$child" ]
+	# bob's plaintext password appears nowhere in its memory
+	run python3 - "$child" <<-'PY'
+	import re, sys
+	pid = sys.argv[1]
+	found = 0
+	with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+	    for line in maps:
+	        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (r)", line)
+	        if not m or "[vvar]" in line or "[vsyscall]" in line:
+	            continue
+	        start, end = int(m.group(1), 16), int(m.group(2), 16)
+	        try:
+	            mem.seek(start)
+	            if b"Sekr1t-xyz-4711" in mem.read(end - start):
+	                found += 1
+	        except OSError:
+	            pass
+	print("found", found)
+	PY
+	assert_output "found 0"
+	wait "$chat_pid"
+}

@@ -164,6 +164,8 @@ int ctrl_take_verb(struct ctrl *, const char *verb);
 size_t reply_format(char *out, size_t size, int code, const char *text);
 void reply(struct session *, int code, const char *fmt, ...) PRINTF(3, 4);
 void reply_lines(struct session *, int code, const char *text);
+/* A message file's lines as "CODE-line", then "CODE last". */
+void reply_message(struct session *, int code, const char *message, const char *last);
 /* Bytes as they are (a listing for STAT) on the control connection. */
 void ctrl_write(struct session *, const char *buf, size_t len);
 
@@ -282,6 +284,9 @@ struct session {
 	int	  ctrl_held;		/* the control buffer is full until then */
 	int	  ctrl_eof;		/* the client closed the control connection */
 	unsigned  mlst_facts;		/* OPTS MLST selection (list.c) */
+	/* directories whose message_file was shown */
+	char	 *shown[MESSAGE_DIRS_MAX];
+	size_t	  nshown;
 	/* totals for the logout line */
 	long long bytes_in, bytes_out;
 	unsigned  files_in, files_out;
@@ -317,6 +322,9 @@ void cmd_mfmt(struct session *, char *);
 void cmd_site(struct session *, char *);
 /* Resolve arg against the session; replies and returns -1 on failure. */
 int session_path(struct session *, const char *arg, char *out);
+/* The text of a small file inside the root (NULL when absent), for the
+ * welcome and directory messages; free() it. */
+char *read_message(struct session *, const char *vpath);
 int parse_timeval(const char *s, long long *sec);
 void reply_errno(struct session *, const char *vpath);
 int format_time(time_t t, char *out, size_t size);

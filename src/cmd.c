@@ -402,6 +402,18 @@ finish_login(struct session *s)
 	log_set_user(s->acct.login);
 	log_event("login", NULL, -1, "logged in as system user %s, root %s",
 	    s->acct.change_identity ? s->acct.sysname : "(unchanged)", s->acct.root);
+	if (s->cfg->srv.welcome_file != NULL) {
+		char vpath[VPATH_MAX], *msg = NULL;
+
+		if (path_normalize("/", s->cfg->srv.welcome_file, vpath, sizeof vpath) == 0) {
+			msg = read_message(s, vpath);
+		}
+		if (msg != NULL) {
+			reply_message(s, 230, msg, "Login successful");
+			free(msg);
+			return;
+		}
+	}
 	reply(s, 230, "Login successful");
 }
 

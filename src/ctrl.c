@@ -261,6 +261,32 @@ reply_lines(struct session *s, int code, const char *text)
 }
 
 void
+reply_message(struct session *s, int code, const char *message, const char *last)
+{
+	char out[CTRL_REPLY_MAX];
+	size_t len = 0;
+
+	for (const char *p = message; *p != '\0' && len + 8 < sizeof out;) {
+		size_t n = strcspn(p, "\n");
+
+		len += (size_t)snprintf(out + len, sizeof out - len, "%03d-", code);
+		for (size_t i = 0; i < n && len + 3 < sizeof out; i++) {
+			/* control characters of a file never reach the client */
+			out[len++] = (unsigned char)p[i] < ' ' && p[i] != '\t' ? '?' : p[i];
+		}
+		out[len++] = '\r';
+		out[len++] = '\n';
+		p += n + (p[n] == '\n');
+	}
+	out[len] = '\0';
+	if (log_debugging()) {
+		log_debug_dialogue("->", out);
+	}
+	ctrl_write(s, out, len);
+	reply(s, code, "%s", last);
+}
+
+void
 reply(struct session *s, int code, const char *fmt, ...)
 {
 	char text[CTRL_REPLY_MAX];

@@ -45,6 +45,58 @@ reply_errno(struct session *s, const char *vpath)
 	    "the root directory cannot be changed" : strerror(errno));
 }
 
+char *
+read_message(struct session *s, const char *vpath)
+{
+	int fd = vfs_open(&s->vfs, vpath, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	struct stat st;
+	char *text;
+	ssize_t n;
+
+	if (fd < 0) {
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (text = malloc(MESSAGE_MAX + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, text, MESSAGE_MAX);
+	close(fd);
+	if (n <= 0) {
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	text[strlen(text)] = '\0';	/* up to a NUL byte */
+	return text;
+}
+
+/* message_file of a directory entered, once per directory per session */
+static char *
+directory_message(struct session *s, const char *dir)
+{
+	const char *name = s->cfg->srv.message_file;
+	char vpath[VPATH_MAX];
+
+	if (name == NULL) {
+		return NULL;
+	}
+	for (size_t i = 0; i < s->nshown; i++) {
+		if (strcmp(s->shown[i], dir) == 0) {
+			return NULL;
+		}
+	}
+	if (snprintf(vpath, sizeof vpath, "%s/%s", strcmp(dir, "/") ? dir : "", name) >=
+	    (int)sizeof vpath) {
+		return NULL;
+	}
+	if (s->nshown < MESSAGE_DIRS_MAX && (s->shown[s->nshown] = strdup(dir)) != NULL) {
+		s->nshown++;
+	}
+	return read_message(s, vpath);
+}
+
 void
 cmd_pwd(struct session *s, char *arg)
 {
@@ -63,8 +115,16 @@ change_dir(struct session *s, const char *vpath)
 	if (fd < 0 || faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) != 0) {
 		reply_errno(s, vpath);
 	} else {
+		char *msg = directory_message(s, vpath), last[VPATH_MAX + 32];
+
 		strcpy(s->cwd, vpath);
-		reply(s, 250, "Directory changed to %s", vpath);
+		snprintf(last, sizeof last, "Directory changed to %s", vpath);
+		if (msg != NULL) {
+			reply_message(s, 250, msg, last);
+			free(msg);
+		} else {
+			reply(s, 250, "%s", last);
+		}
 	}
 	if (fd >= 0) {
 		close(fd);

@@ -44,6 +44,10 @@
 #define GLOB_WORK_MAX		(20 * 1000 * 1000)	/* match steps per listing */
 #define NAME_CACHE_MAX		32	/* uid/gid names remembered per listing */
 
+/* messages after login and on entering a directory */
+#define MESSAGE_MAX		4096	/* bytes shown of one message file */
+#define MESSAGE_DIRS_MAX	64	/* directories remembered as shown */
+
 /* paths */
 #define VPATH_MAX		4096	/* bytes in a client-visible path (PATH_MAX) */
 #define NAME_BYTES_MAX		255	/* bytes in one path component (NAME_MAX) */

@@ -110,11 +110,16 @@ load helper
 @test "the demo serves its tree read-only to anonymous" {
 	CONF="$BATS_TEST_DIRNAME/../conf/demo.conf"
 	start_server
-	run ftp_curl -Q "SIZE README" -Q "CWD pub" -Q "SIZE hello.txt" -I ""
+	run ftp_curl README
 	assert_success
+	assert_output "$(cat "$BATS_TEST_DIRNAME/../conf/demo/README")"
+	run ftp_curl pub/
+	assert_output --regexp "^-rw-r--r-- +1 [^ ]+ +[^ ]+ +21 .* hello.txt$"
 	run chat "USER anonymous" "PASS me@example.org" "SIZE pub/hello.txt" \
 		"MKD x" "DELE README"
-	assert_line --index 3 "213 $(stat -c %s "$BATS_TEST_DIRNAME/../conf/demo/pub/hello.txt")"
-	assert_line --index 4 "550 Permission denied: MKD is not allowed for this account"
-	assert_line --index 5 "550 Permission denied: DELE is not allowed for this account"
+	assert_line --index 2 "230-Welcome to the cellftpd demo. Everything here is read-only."
+	assert_line --index 3 "230 Login successful"
+	assert_line --index 4 "213 $(stat -c %s "$BATS_TEST_DIRNAME/../conf/demo/pub/hello.txt")"
+	assert_line --index 5 "550 Permission denied: MKD is not allowed for this account"
+	assert_line --index 6 "550 Permission denied: DELE is not allowed for this account"
 }

@@ -134,6 +134,22 @@ void log_msg(int prio, const char *fmt, ...) PRINTF(2, 3);
 void log_event(const char *event, const char *path, long long bytes,
     const char *fmt, ...) PRINTF(4, 5);
 void log_debug_dialogue(const char *dir, const char *line);
+
+/* One finished or failed transfer: the log line (journal fields
+ * FTP_BYTES, FTP_DURATION_MS) and, when configured, the xferlog line. */
+struct xfer_record {
+	const char	*path;		/* as the client sees it */
+	long long	 bytes;
+	long long	 ms;		/* duration */
+	int		 upload;
+	int		 ascii;
+	int		 complete;
+	char		 action;	/* xferlog special-action flag: _ C U T */
+	const char	*detail;	/* why it failed, for the log */
+};
+/* Open the transfer log (with the rights the session started with). */
+int xferlog_open(const char *path);
+void log_transfer(const struct session *, const struct xfer_record *);
 int log_debugging(void);
 
 /* ---- ctrl.c ---- */
@@ -201,6 +217,7 @@ struct account {
 	unsigned  umask;
 	int	  symlinks;
 	int	  anonymous;
+	char	  anon_id[65];			/* the anonymous password given */
 };
 
 /* AUTH_CLOSE: a failure that used up max_login_failures. */
@@ -281,6 +298,7 @@ struct session {
 	int	  pasv_ip_set;
 	long long rest;			/* REST offset for the next transfer */
 	long long xfer_bytes;		/* of the transfer running now */
+	struct timespec xfer_start;
 	int	  ctrl_held;		/* the control buffer is full until then */
 	int	  ctrl_eof;		/* the client closed the control connection */
 	unsigned  mlst_facts;		/* OPTS MLST selection (list.c) */

@@ -331,6 +331,13 @@ login_check(struct session *s, const char *user, const char *pass)
 		if (s->acct.anonymous) {
 			log_event("login", NULL, -1, "anonymous login, password '%.64s'",
 			    pass);
+			/* for the xferlog: one printable word */
+			snprintf(s->acct.anon_id, sizeof s->acct.anon_id, "%s", pass);
+			for (char *p = s->acct.anon_id; *p != '\0'; p++) {
+				if ((unsigned char)*p <= ' ' || *p == 127) {
+					*p = '_';
+				}
+			}
 		}
 		return AUTH_OK;
 	}
@@ -358,8 +365,10 @@ enter_account(struct session *s)
 	const char *what = NULL;
 	int fd;
 
-	/* the root is opened with the rights cellftpd was started with, as a
-	 * chroot would be; everything below it with the user's rights */
+	/* the root and the transfer log are opened with the rights cellftpd
+	 * was started with, as a chroot would be; everything below the root
+	 * with the user's rights */
+	(void)xferlog_open(s->cfg->srv.xferlog);	/* failure is logged */
 	if (vfs_open_root(&s->vfs, a->root, a->symlinks == SYMLINKS_CONTAIN) != 0) {
 		log_msg(LOG_ERR, "cannot open root '%s'%s: %s", a->root,
 		    errno == ENOSYS ? " (this kernel lacks openat2; set symlinks = "

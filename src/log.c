@@ -1,11 +1,14 @@
 /* Logging: one line per event with the client address and user, to
  * syslog (facility ftp), to the journal with native fields, or to
  * standard error when asked. Never to the client's socket. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SD_JOURNAL_SUPPRESS_LOCATION
@@ -14,6 +17,7 @@
 #include "cellftpd.h"
 
 static int mode = LOGTO_SYSLOG;
+static int xferlog_fd = -1;
 static int debug;
 static char client[80] = "-";
 static char client_addr[64] = "";
@@ -73,7 +77,8 @@ log_debugging(void)
 }
 
 static void
-emit(int prio, const char *event, const char *path, long long bytes, const char *msg)
+emit(int prio, const char *event, const char *path, long long bytes, long long ms,
+    const char *msg)
 {
 	char line[1200];
 
@@ -92,7 +97,8 @@ emit(int prio, const char *event, const char *path, long long bytes, const char 
 		    "REMOTE_ADDR=%s", client_addr, "REMOTE_PORT=%u", client_port,
 		    "FTP_USER=%s", user, "FTP_EVENT=%s", event != NULL ? event : "",
 		    "FTP_PATH=%s", path != NULL ? path : "",
-		    "FTP_BYTES=%lld", bytes, NULL);
+		    "FTP_BYTES=%lld", bytes,
+		    ms >= 0 ? "FTP_DURATION_MS=%lld" : NULL, ms, NULL);
 		break;
 	case LOGTO_STDERR:
 		fprintf(stderr, "cellftpd[%ld]: %s\n", (long)getpid(), line);
@@ -115,7 +121,7 @@ log_msg(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	emit(prio, NULL, NULL, -1, msg);
+	emit(prio, NULL, NULL, -1, -1, msg);
 }
 
 void
@@ -127,7 +133,70 @@ log_event(const char *event, const char *path, long long bytes, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	emit(LOG_INFO, event, path, bytes, msg);
+	emit(LOG_INFO, event, path, bytes, -1, msg);
+}
+
+int
+xferlog_open(const char *path)
+{
+	if (path == NULL) {
+		return 0;
+	}
+	tzset();	/* local time is read now, before the sandbox */
+	xferlog_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	if (xferlog_fd < 0) {
+		log_msg(LOG_ERR, "cannot open xferlog '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The wu-ftpd xferlog line:
+ * current-time transfer-time remote-host file-size filename transfer-type
+ * special-action-flag direction access-mode username service-name
+ * authentication-method authenticated-user-id completion-status */
+static void
+xferlog_line(const struct session *s, const struct xfer_record *r)
+{
+	char line[VPATH_MAX + 512], when[32], name[VPATH_MAX];
+	const struct account *a = &s->acct;
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+	int n;
+
+	localtime_r(&now, &tm);
+	strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm);
+	/* one field: white space and control characters become '_' */
+	for (i = 0; r->path[i] != '\0' && i < sizeof name - 1; i++) {
+		name[i] = (unsigned char)r->path[i] <= ' ' || r->path[i] == 127 ?
+		    '_' : r->path[i];
+	}
+	name[i] = '\0';
+	n = snprintf(line, sizeof line, "%s %lld %s %lld %s %c %c %c %c %s ftp 0 * %c\n",
+	    when, (r->ms + 999) / 1000, client_addr, r->bytes, name,
+	    r->ascii ? 'a' : 'b', r->action, r->upload ? 'i' : 'o',
+	    a->anonymous ? 'a' : 'r',
+	    a->anonymous ? (a->anon_id[0] != '\0' ? a->anon_id : "*") : user,
+	    r->complete ? 'c' : 'i');
+	if (n > 0 && (size_t)n < sizeof line && write(xferlog_fd, line, (size_t)n) != n) {
+		log_msg(LOG_ERR, "cannot write xferlog: %s", strerror(errno));
+	}
+}
+
+void
+log_transfer(const struct session *s, const struct xfer_record *r)
+{
+	char msg[VPATH_MAX + 128];
+	const char *what = r->upload ? "upload" : "download";
+
+	snprintf(msg, sizeof msg, "%s %s, %lld bytes in %lld ms%s%s", what, r->path,
+	    r->bytes, r->ms, r->complete ? "" : ", failed: ",
+	    r->complete ? "" : r->detail);
+	emit(LOG_INFO, what, r->path, r->bytes, r->ms, msg);
+	if (xferlog_fd >= 0) {
+		xferlog_line(s, r);
+	}
 }
 
 /* -d: the dialogue, one log line per control line. */

@@ -274,9 +274,17 @@ end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
 		close(dfd);
 	}
 	s->ctrl_held = 0;
-	log_event(upload ? "upload" : "download", vpath, bytes, "%s %s, %lld bytes%s%s",
-	    upload ? "upload" : "download", vpath, bytes,
-	    r == XR_OK ? "" : ", failed: ", r == XR_OK ? "" : detail);
+	{
+		struct xfer_record rec = { .path = vpath, .bytes = bytes,
+		    .upload = upload, .ascii = s->type_ascii, .complete = r == XR_OK,
+		    .action = '_', .detail = detail };
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		rec.ms = (now.tv_sec - s->xfer_start.tv_sec) * 1000 +
+		    (now.tv_nsec - s->xfer_start.tv_nsec) / 1000000;
+		log_transfer(s, &rec);
+	}
 	if (r == XR_OK) {
 		if (upload) {
 			s->files_in++;
@@ -374,6 +382,7 @@ cmd_retr(struct session *s, char *arg)
 		return;
 	}
 	s->xfer_bytes = 0;
+	clock_gettime(CLOCK_MONOTONIC, &s->xfer_start);
 	reply(s, 150, "Opening %s mode data connection for %s (%lld bytes)",
 	    s->type_ascii ? "ASCII" : "BINARY", vpath, (long long)st.st_size - rest);
 	r = s->type_ascii ? send_ascii(s, fd, dfd, rest) : send_binary(s, fd, dfd, rest);
@@ -544,6 +553,7 @@ store(struct session *s, char *arg, enum store_kind kind)
 		goto cleanup;
 	}
 	s->xfer_bytes = 0;
+	clock_gettime(CLOCK_MONOTONIC, &s->xfer_start);
 	if (kind == UNIQUE) {
 		reply(s, 150, "FILE: %s", final);
 	} else {

@@ -112,7 +112,16 @@ install: $(BIN)
 	test -e $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf || \
 		install -m 600 conf/cellftpd.conf $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf
 
+# Everything install put there but the configuration, which is yours.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/cellftpd \
+		$(DESTDIR)$(MANDIR)/man8/cellftpd.8 \
+		$(DESTDIR)$(MANDIR)/man5/cellftpd.conf.5 \
+		$(DESTDIR)$(UNITDIR)/cellftpd.socket \
+		$(DESTDIR)$(UNITDIR)/cellftpd@.service \
+		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftpd
+
 clean:
 	rm -rf build build-san build-fuzz cellftpd
 
-.PHONY: all check demo fuzz install clean
+.PHONY: all check demo fuzz install uninstall clean

@@ -274,8 +274,8 @@ wait_log() {
 
 # The log has a successful transfer line: log_xfer upload|download PATH BYTES
 log_xfer() {
-	wait_log "alice: $1 $2, $3 bytes"
-	grep -qE -- "alice: $1 $2, $3 bytes\$" "$SERVER_LOG" || {
+	wait_log "alice: $1 $2, $3 bytes in "
+	grep -qE -- "alice: $1 $2, $3 bytes in [0-9]+ ms\$" "$SERVER_LOG" || {
 		echo "no successful '$1 $2, $3 bytes' in the log" >&2
 		server_log >&2
 		return 1
@@ -538,7 +538,7 @@ active equal
 	assert_success
 	assert_output "failed: []"
 	wait_sessions_gone
-	run grep -c "alice: upload /c[0-9]*.bin, [0-9]* bytes$" "$SERVER_LOG"
+	run grep -c "alice: upload /c[0-9]*.bin, [0-9]* bytes in [0-9]* ms$" "$SERVER_LOG"
 	assert_output 50
 }
 
@@ -901,8 +901,8 @@ resumed equal
 	assert_equal "$(checksum "$ROOT/old.bin")" "$before"
 	no_temp_files
 	run server_log
-	assert_output --partial "alice: upload /old.bin, 1000000 bytes, failed: connection lost"
-	assert_output --partial "alice: upload /old.bin, 1000000 bytes, failed: aborted"
+	assert_output --regexp "alice: upload /old.bin, 1000000 bytes in [0-9]+ ms, failed: connection lost"
+	assert_output --regexp "alice: upload /old.bin, 1000000 bytes in [0-9]+ ms, failed: aborted"
 
 	# a completed STOR replaces the file
 	local_file new.bin 2000000
@@ -1081,7 +1081,7 @@ $abort
 $abort
 $abort
 225 No transfer to abort"
-	run grep -c "alice: download /big, [0-9]* bytes, failed: aborted$" "$SERVER_LOG"
+	run grep -c "alice: download /big, [0-9]* bytes in [0-9]* ms, failed: aborted$" "$SERVER_LOG"
 	assert_output 4
 }
 
@@ -1118,7 +1118,7 @@ waited about 2 s
 waited about 2 s
 200 NOOP ok"
 	run server_log
-	assert_output --regexp "alice: download /big, [0-9]+ bytes, failed: timed out"
+	assert_output --regexp "alice: download /big, [0-9]+ bytes in [0-9]+ ms, failed: timed out"
 }
 
 # ---- listings ----

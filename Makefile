@@ -27,7 +27,8 @@ BUILD    = build
 BIN      = cellftpd
 endif
 
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+# libarchive: headers only; conversions load it at login (convert.c)
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) libarchive)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(LDFLAGS)

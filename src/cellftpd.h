@@ -382,6 +382,18 @@ enum xfer_result xfer_send(struct session *, int fd, const char *buf, size_t len
 size_t ascii_encode(const char *in, size_t n, char *out);
 size_t ascii_decode(char *buf, size_t n, int *held_cr);
 
+/* End a download made elsewhere (conversions): replies, logs, totals. */
+void transfer_done(struct session *, int dfd, enum xfer_result, const char *vpath,
+    char action);
+
+/* ---- convert.c ---- */
+
+/* At login, before the sandbox: load libarchive if conversions = yes. */
+void convert_prepare(const struct session *);
+/* RETR of a name that does not exist: 1 when it was a conversion (and
+ * answered), 0 when the caller's reply stands. */
+int convert_retr(struct session *, const char *vpath, long long rest);
+
 /* ---- list.c ---- */
 
 void cmd_list(struct session *, char *);

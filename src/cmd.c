@@ -392,6 +392,7 @@ enter_account(struct session *s)
 		strcpy(s->cwd, a->home);
 	}
 	data_prepare(s);
+	convert_prepare(s);
 	sandbox_confine(s);
 	return 0;
 }

@@ -48,6 +48,10 @@
 #define MESSAGE_MAX		4096	/* bytes shown of one message file */
 #define MESSAGE_DIRS_MAX	64	/* directories remembered as shown */
 
+/* conversions: archives made on the fly */
+#define CONVERT_DEPTH_MAX	64	/* directory levels in one archive */
+#define CONVERT_ENTRIES_MAX	100000	/* entries in one archive */
+
 /* paths */
 #define VPATH_MAX		4096	/* bytes in a client-visible path (PATH_MAX) */
 #define NAME_BYTES_MAX		255	/* bytes in one path component (NAME_MAX) */

@@ -264,7 +264,7 @@ receive(struct session *s, int dfd, int fd)
 /* The replies, the log line and the totals of one transfer. */
 static void
 end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
-    const char *vpath, const char *detail, int atomic)
+    const char *vpath, const char *detail, int atomic, char action)
 {
 	long long bytes = s->xfer_bytes;
 	const char *left = !upload ? "" : atomic ? "; nothing stored" :
@@ -277,7 +277,7 @@ end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
 	{
 		struct xfer_record rec = { .path = vpath, .bytes = bytes,
 		    .upload = upload, .ascii = s->type_ascii, .complete = r == XR_OK,
-		    .action = '_', .detail = detail };
+		    .action = action, .detail = detail };
 		struct timespec now;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -350,6 +350,13 @@ detail_of(enum xfer_result r, int err)
 }
 
 void
+transfer_done(struct session *s, int dfd, enum xfer_result r, const char *vpath,
+    char action)
+{
+	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno), 0, action);
+}
+
+void
 cmd_retr(struct session *s, char *arg)
 {
 	char vpath[VPATH_MAX];
@@ -364,6 +371,12 @@ cmd_retr(struct session *s, char *arg)
 		return;
 	}
 	fd = vfs_open(&s->vfs, vpath, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd < 0 && errno == ENOENT) {
+		if (convert_retr(s, vpath, rest)) {
+			return;
+		}
+		errno = ENOENT;
+	}
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		reply_errno(s, vpath);
 		goto fail;
@@ -386,7 +399,7 @@ cmd_retr(struct session *s, char *arg)
 	reply(s, 150, "Opening %s mode data connection for %s (%lld bytes)",
 	    s->type_ascii ? "ASCII" : "BINARY", vpath, (long long)st.st_size - rest);
 	r = s->type_ascii ? send_ascii(s, fd, dfd, rest) : send_binary(s, fd, dfd, rest);
-	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno), 0);
+	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno), 0, '_');
 	close(fd);
 	return;
 fail:
@@ -574,7 +587,7 @@ store(struct session *s, char *arg, enum store_kind kind)
 	if (atomic && r != XR_OK) {
 		unlinkat(pdir, tmp, 0);
 	}
-	end_transfer(s, dfd, r, 1, final, detail_of(r, err), atomic);
+	end_transfer(s, dfd, r, 1, final, detail_of(r, err), atomic, '_');
 	close(pdir);
 	return;
 fail:

@@ -127,6 +127,7 @@ int cidr_match(const struct cidr *, const struct sockaddr *);
 
 struct session;
 void log_open(int mode, int debug);
+void log_before_chroot(void);
 void log_set_client(const char *addr, unsigned port);
 void log_set_user(const char *user);
 void log_msg(int prio, const char *fmt, ...) PRINTF(2, 3);

@@ -50,6 +50,20 @@ log_open(int m, int dbg)
 	}
 }
 
+/* Before a chroot: the journal is addressed by path at every line, which
+ * a chrooted process cannot reach; syslog's socket, connected now, goes
+ * on working (journald serves /dev/log on systemd machines). */
+void
+log_before_chroot(void)
+{
+	if (mode == LOGTO_JOURNAL) {
+		mode = LOGTO_SYSLOG;
+	}
+	if (mode == LOGTO_SYSLOG) {
+		openlog("cellftpd", LOG_PID | LOG_NDELAY, LOG_FTP);
+	}
+}
+
 void
 log_set_client(const char *addr, unsigned port)
 {

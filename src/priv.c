@@ -109,6 +109,7 @@ become_unprivileged(const struct config *cfg)
 		    "by nobody else", PRELOGIN_ROOT);
 		_exit(EXIT_FAILURE_);
 	}
+	log_before_chroot();
 	if (chroot(PRELOGIN_ROOT) != 0 || chdir("/") != 0) {
 		log_msg(LOG_ERR, "cannot chroot to %s: %s", PRELOGIN_ROOT, strerror(errno));
 		_exit(EXIT_FAILURE_);

@@ -1,5 +1,6 @@
 /* The control connection as a client drives it: bytes through the Telnet
- * filter and the line reader, each line through the command split. */
+ * filter and the line reader (with ABOR or QUIT taken out of the buffer
+ * as during a transfer), each line through the command split. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&c, 0, sizeof c);
 	c.fd = p[0];
 	c.idle_timeout = 1;
-	for (;;) {
-		enum ctrl_status st = ctrl_read_line(&c, line, sizeof line);
+	for (int round = 0;; round++) {
+		enum ctrl_status st;
+
+		/* as during a transfer: ABOR taken from anywhere in the buffer */
+		if (size > 0 && (data[0] & 1) && ctrl_take_verb(&c, round % 2 ? "ABOR" : "QUIT") &&
+		    c.pos > c.len) {
+			abort();
+		}
+		st = ctrl_read_line(&c, line, sizeof line);
 
 		if (st == CTRL_EOF || st == CTRL_TIMEOUT) {
 			break;

@@ -221,6 +221,7 @@ prepare(struct session *s, char *arg, struct listing *l, int want_dir)
 	char vpath[VPATH_MAX];
 	const char *path = arg != NULL ? arg : "";
 	long work = 0;
+	int unreadable = 0;
 	DIR *d;
 	struct dirent *de;
 	int fd;
@@ -257,6 +258,7 @@ prepare(struct session *s, char *arg, struct listing *l, int want_dir)
 	fd = vfs_open(&s->vfs, vpath, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	if (fd < 0 && errno == EACCES) {
 		fd = vfs_open(&s->vfs, vpath, O_PATH, 0);	/* a file we may not read */
+		unreadable = 1;
 	}
 	if (fd < 0 || fstat(fd, &l->dirst) != 0) {
 		reply_errno(s, vpath);
@@ -274,6 +276,12 @@ prepare(struct session *s, char *arg, struct listing *l, int want_dir)
 		l->single = 1;
 		snprintf(l->prefix, sizeof l->prefix, "%s", path);
 		return add(l, path, &l->dirst) == 0 ? 0 : (reply(s, 451, "Out of memory"), -1);
+	}
+	if (unreadable) {
+		close(fd);
+		errno = EACCES;		/* a drop box: enter, but not list */
+		reply_errno(s, vpath);
+		return -1;
 	}
 	l->dirfd = fd;
 	if ((fd = dup(l->dirfd)) < 0 || (d = fdopendir(fd)) == NULL) {

@@ -123,3 +123,10 @@ load helper
 	assert_line --index 5 "550 Permission denied: MKD is not allowed for this account"
 	assert_line --index 6 "550 Permission denied: DELE is not allowed for this account"
 }
+
+@test "the man pages pass mandoc -Tlint" {
+	run mandoc -Tlint -Wwarning "$BATS_TEST_DIRNAME/../man/cellftpd.8" \
+		"$BATS_TEST_DIRNAME/../man/cellftpd.conf.5"
+	assert_success
+	assert_output ""
+}

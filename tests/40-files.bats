@@ -703,3 +703,28 @@ make_links() {
 	assert_equal "$(reply_to 11)" '257 "/" is the current directory'
 	assert_outside_intact
 }
+
+@test "a directory that may be entered but not read is 550 to LIST, NLST and MLSD" {
+	require_root
+	writer
+	mkdir "$ROOT/dropbox"
+	touch "$ROOT/dropbox/hidden"
+	chown -R root: "$ROOT/dropbox"
+	chmod 711 "$ROOT/dropbox"
+	run python3 - "$PORT" <<-'PY'
+	import ftplib, sys
+	c = ftplib.FTP()
+	c.connect("127.0.0.1", int(sys.argv[1]), timeout=20)
+	c.login("alice", "pw")
+	for cmd in ("LIST dropbox", "NLST dropbox", "MLSD dropbox"):
+	    try:
+	        c.retrlines(cmd, print)
+	    except ftplib.error_perm as e:
+	        print(e)
+	print(c.cwd("dropbox"))
+	PY
+	assert_output "550 /dropbox: Permission denied
+550 /dropbox: Permission denied
+550 /dropbox: Permission denied
+250 Directory changed to /dropbox"
+}

@@ -19,6 +19,8 @@
 
 #include "cellftpd.h"
 
+#define SHADOW_FILE "/etc/shadow"
+
 void
 wipe(void *p, size_t n)
 {
@@ -103,15 +105,43 @@ is_hex64(const char *s)
 
 /* The system's shadow entry: locked, expired and must-change refused. */
 static int
+check_shadow_entry(struct spwd *sp, const char *pass, const char **reason);
+
+/* /etc/shadow, parsed by glibc's fgetspent_r, read through buffers of
+ * our own that are wiped afterwards: no hash of any account stays in
+ * the memory of the session this process becomes (getspnam() leaves its
+ * entry, and NSS its stdio buffer, behind). */
+static int
 check_shadow(const char *name, const char *pass, const char **reason)
 {
-	long today = (long)(time(NULL) / 86400);
-	struct spwd *sp = getspnam(name);
+	static char io[SHADOW_LINE_MAX], buf[SHADOW_LINE_MAX];
+	struct spwd ent, *sp = NULL;
+	FILE *f = fopen(SHADOW_FILE, "re");
+	int ok = 0;
 
-	if (sp == NULL) {
-		*reason = "no shadow entry";
-		return 0;
+	*reason = "no shadow entry";
+	if (f != NULL && setvbuf(f, io, _IOFBF, sizeof io) == 0) {
+		while (fgetspent_r(f, &ent, buf, sizeof buf, &sp) == 0) {
+			if (strcmp(sp->sp_namp, name) == 0) {
+				ok = check_shadow_entry(sp, pass, reason);
+				break;
+			}
+		}
 	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	wipe(&ent, sizeof ent);
+	wipe(buf, sizeof buf);
+	wipe(io, sizeof io);
+	return ok;
+}
+
+static int
+check_shadow_entry(struct spwd *sp, const char *pass, const char **reason)
+{
+	long today = (long)(time(NULL) / 86400);
+
 	if (sp->sp_pwdp == NULL || sp->sp_pwdp[0] == '!' || sp->sp_pwdp[0] == '*' ||
 	    sp->sp_pwdp[0] == '\0') {
 		*reason = "account locked or without a password";

@@ -241,6 +241,7 @@ cmd_epsv(struct session *s, char *arg)
 
 	if (arg != NULL && strcasecmp(arg, "ALL") == 0) {
 		s->epsv_all = 1;
+		data_reset(s);	/* no PORT set up before it may be used */
 		reply(s, 200, "EPSV ALL ok");
 		return;
 	}

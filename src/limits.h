@@ -31,6 +31,7 @@
 #define TIMEOUT_MAX		86400	/* seconds, for idle_timeout and data_timeout */
 #define SESSIONS_MAX		100000	/* upper bound for max_sessions(_per_ip) */
 #define DENY_FILE_MAX		(256 * 1024)	/* bytes read from deny_users_file */
+#define SHADOW_LINE_MAX		4096	/* bytes of one shadow entry (getspnam_r) */
 
 /* data connections and transfers */
 #define XFER_BUF		(256 * 1024)	/* bytes per read/write of a transfer */

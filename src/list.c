@@ -157,6 +157,25 @@ put(struct sink *k, const char *fmt, ...)
 	}
 }
 
+/* On the control connection (STAT, MLST) a name is part of a reply:
+ * its control bytes, CR and LF above all, become '?', so that no name
+ * can end a reply or forge another. Data connections carry names as
+ * they are. */
+static const char *
+shown(const struct sink *k, const char *name, char *buf, size_t size)
+{
+	size_t i;
+
+	if (k->fd >= 0) {
+		return name;
+	}
+	for (i = 0; name[i] != '\0' && i < size - 1; i++) {
+		buf[i] = (unsigned char)name[i] < ' ' || name[i] == 127 ? '?' : name[i];
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
 /* ---- what a listing is made of ---- */
 
 struct entry {
@@ -406,7 +425,7 @@ static void
 put_facts(struct sink *k, const struct session *s, const char *type,
     const struct stat *st, const struct stat *parent, const char *name)
 {
-	char when[32], perm[16];
+	char when[32], perm[16], safe[VPATH_MAX];
 	unsigned f = s->mlst_facts;
 
 	if (f & F_TYPE) {
@@ -435,7 +454,7 @@ put_facts(struct sink *k, const struct session *s, const char *type,
 	if (f & F_GROUP) {
 		put(k, "UNIX.group=%s;", id_name(&groups, st->st_gid, 1));
 	}
-	put(k, " %s\r\n", name);
+	put(k, " %s\r\n", shown(k, name, safe, sizeof safe));
 }
 
 /* The type fact; a link is described by what it reaches inside the root. */
@@ -489,7 +508,7 @@ mode_string(mode_t m, char *out)
 static void
 ls_line(struct sink *k, int dirfd, const struct entry *e, time_t now)
 {
-	char mode[11], when[16], target[VPATH_MAX];
+	char mode[11], when[16], target[VPATH_MAX], safe[VPATH_MAX];
 	const struct stat *st = &e->st;
 	struct tm tm;
 	ssize_t n = -1;
@@ -503,11 +522,11 @@ ls_line(struct sink *k, int dirfd, const struct entry *e, time_t now)
 	}
 	put(k, "%s %3lu %-8s %-8s %8lld %s %s", mode, (unsigned long)st->st_nlink,
 	    id_name(&owners, st->st_uid, 0), id_name(&groups, st->st_gid, 1),
-	    (long long)st->st_size, when, e->name);
+	    (long long)st->st_size, when, shown(k, e->name, safe, sizeof safe));
 	if (S_ISLNK(st->st_mode) && dirfd >= 0 &&
 	    (n = readlinkat(dirfd, e->name, target, sizeof target - 1)) >= 0) {
 		target[n] = '\0';
-		put(k, " -> %s", target);
+		put(k, " -> %s", shown(k, target, safe, sizeof safe));
 	}
 	put(k, "\r\n");
 }
@@ -628,7 +647,9 @@ list_stat(struct session *s, char *arg)
 	if (prepare(s, arg, &l, 0) == 0) {
 		k->s = s;
 		k->fd = -1;
-		put(k, "213-Status of %s:\r\n", l.dir);
+		char safe[VPATH_MAX];
+
+		put(k, "213-Status of %s:\r\n", shown(k, l.dir, safe, sizeof safe));
 		emit(s, k, &l, K_LIST);
 		put(k, "213 End of status\r\n");
 		flush(k);
@@ -669,7 +690,11 @@ cmd_mlst(struct session *s, char *arg)
 	}
 	k->s = s;
 	k->fd = -1;
-	put(k, "250-Listing %s\r\n ", vpath);
+	{
+		char safe[VPATH_MAX];
+
+		put(k, "250-Listing %s\r\n ", shown(k, vpath, safe, sizeof safe));
+	}
 	put_facts(k, s, S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file" :
 	    "OS.unix=special", &st, have_up ? &up : NULL, vpath);
 	put(k, "250 End\r\n");

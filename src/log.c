@@ -157,7 +157,8 @@ xferlog_open(const char *path)
 		return 0;
 	}
 	tzset();	/* local time is read now, before the sandbox */
-	xferlog_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	xferlog_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW, 0640);
 	if (xferlog_fd < 0) {
 		log_msg(LOG_ERR, "cannot open xferlog '%s': %s", path, strerror(errno));
 		return -1;

@@ -206,6 +206,13 @@ main(int argc, char **argv)
 	}
 	s.cfg = cfg;
 	s.ctrl.idle_timeout = cfg->srv.idle_timeout;
+	{
+		/* a client that stops reading cannot hold the session: a reply
+		 * that cannot be written within idle_timeout ends it */
+		struct timeval tv = { (time_t)cfg->srv.idle_timeout, 0 };
+
+		setsockopt(STDIN_FILENO, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
 	log_event("connect", NULL, -1, "connect to %s port %u", s.local_addr,
 	    s.local_port);
 	if (slots_take(&s) != 0) {

@@ -170,7 +170,7 @@ static const char *const allowed[] = {
 	"sendmsg", "recvfrom", "recvmsg", "poll", "ppoll", "memfd_create",
 	/* time, memory, identity, signals, the end */
 	"clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday",
-	"getrandom", "brk", "mmap", "munmap", "mremap", "madvise", "futex",
+	"getrandom", "brk", "munmap", "mremap", "madvise", "futex",
 	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid",
 	"getgroups", "umask", "uname", "rt_sigaction", "rt_sigprocmask",
 	"sysinfo",	/* glibc's qsort asks for the memory size */
@@ -195,9 +195,13 @@ confine_syscalls(void)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		}
 	}
-	/* memory is never made executable after login */
+	/* memory is never made executable after login, by either call */
 	if (rc == 0) {
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	}
+	if (rc == 0) {
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	}
 	if (rc == 0) {

@@ -29,7 +29,8 @@ take(int dir, const char *prefix, unsigned n)
 		int fd;
 
 		snprintf(name, sizeof name, "%s.%u", prefix, i);
-		fd = openat(dir, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		/* read-only: flock needs no more, and a session can write nothing */
+		fd = openat(dir, name, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0) {
 			return -1;
 		}

@@ -76,13 +76,23 @@ enum xfer_result
 xfer_wait(struct session *s, int fd, short events)
 {
 	char line[CTRL_LINE_MAX];
+	struct timespec deadline, now;
 
+	/* data_timeout from the last progress, whatever the control
+	 * connection brings meanwhile */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += s->cfg->srv.data_timeout;
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fd, .events = events },
 		    { .fd = s->ctrl.fd, .events = POLLIN } };
 		int watch = !s->ctrl_held;
-		int rc = poll(p, watch ? 2 : 1, (int)s->cfg->srv.data_timeout * 1000);
+		long left;
+		int rc;
 
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (deadline.tv_sec - now.tv_sec) * 1000 +
+		    (deadline.tv_nsec - now.tv_nsec) / 1000000;
+		rc = left <= 0 ? 0 : poll(p, watch ? 2 : 1, (int)left);
 		if (rc == 0) {
 			return XR_TIMEOUT;
 		}

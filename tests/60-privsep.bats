@@ -4,6 +4,10 @@
 
 load helper
 
+cleanup() {
+	remove_accounts
+}
+
 setup() {
 	require_root
 	make_root
@@ -118,6 +122,50 @@ CLOSED"
 	            mem.seek(start)
 	            if b"Sekr1t-xyz-4711" in mem.read(end - start):
 	                found += 1
+	        except OSError:
+	            pass
+	print("found", found)
+	PY
+	assert_output "found 0"
+	wait "$chat_pid"
+}
+
+@test "no shadow hash of a failed system login stays in the session's memory" {
+	add_account cfp-shadow
+	usermod -p "$(openssl passwd -6 'the right one')" cfp-shadow
+	hash=$(getent shadow cfp-shadow | cut -d: -f2)
+	stop_server
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	all_users = yes
+	[user anonymous]
+	root = $ROOT
+	EOF
+	start_server
+	python3 "$FTPCHAT" "$PORT" "USER cfp-shadow" "PASS wrong" "USER anonymous" "PASS x" \
+		"sleep:3" >/dev/null &
+	chat_pid=$!
+	for _ in $(seq 60); do
+		grep -q "anonymous login" "$SERVER_LOG" && break
+		sleep 0.05
+	done
+	sleep 0.3
+	pid=$(sessions | head -1)
+	[ -n "$pid" ]
+	run python3 - "$pid" "${hash:20}" <<-'PY'
+	import re, sys
+	pid, needle = sys.argv[1], sys.argv[2].encode()
+	found = 0
+	with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+	    for line in maps:
+	        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (r)", line)
+	        if not m or "[vvar]" in line or "[vsyscall]" in line:
+	            continue
+	        start, end = int(m.group(1), 16), int(m.group(2), 16)
+	        try:
+	            mem.seek(start)
+	            found += needle in mem.read(end - start)
 	        except OSError:
 	            pass
 	print("found", found)

@@ -163,6 +163,11 @@ conf() {
 		esac
 	done
 	[[ "$usr" == *"allow_write ="* ]] || usr+="allow_write = yes"$'\n'
+	# not the machine's /etc/ftpusers, which may list root or not
+	if [[ "$srv" != *"deny_users_file"* ]]; then
+		: >"$BATS_TEST_TMPDIR/ftpusers"
+		srv+="deny_users_file = $BATS_TEST_TMPDIR/ftpusers"$'\n'
+	fi
 	write_conf <<-EOF
 	[server]
 	log = stderr
@@ -1609,4 +1614,73 @@ CLOSED"
 alice 1014 lines, 1014 replies, 0 malformed, last: ['200 NOOP ok', '221 Goodbye']"
 	assert_outside_intact
 	assert_still_serving
+}
+
+# ---- found in review ----
+
+@test "a client that never reads its replies cannot hold a session" {
+	serve "server:idle_timeout = 2"
+	run timeout 30 python3 - "$PORT" <<-'PY'
+	import socket, sys, time
+	s = socket.socket()
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+	s.connect(("127.0.0.1", int(sys.argv[1])))
+	s.settimeout(1)
+	try:
+	    for _ in range(60000):
+	        s.sendall(b"HELP\r\n")
+	except (socket.timeout, OSError):
+	    pass
+	time.sleep(8)   # never reading: the server must give up on its replies
+	print("held")
+	PY
+	assert_output "held"
+	wait_sessions_gone
+	run server_log
+	assert_output --partial "control connection lost"
+}
+
+@test "a file name cannot forge replies in STAT or MLST" {
+	serve
+	name=$'x\r\n213 End of status\r\n230 forged'
+	printf 'x' >"$ROOT/$name"
+	chown "$SYSUSER:" "$ROOT/$name"
+	run chat "USER alice" "PASS pw" "STAT /" "NOOP"
+	refute_line "230 forged"
+	assert_line --regexp '^-rw-r--r-- .* x\?\?213 End of status\?\?230 forged$'
+	assert_line "200 NOOP ok"
+	printf 'y' >"$ROOT/a"$'\r'"b"
+	run chat "USER alice" "PASS pw" "raw:MLST a\rb\r\n" "replies:1" "NOOP"
+	assert_line "250-Listing /a?b"
+	assert_line --regexp '^ type=file;.* /a\?b$'
+	assert_line "250 End"
+	assert_line "200 NOOP ok"
+}
+
+@test "EPSV ALL forgets a PORT given before it" {
+	serve
+	echo data >"$ROOT/f"
+	chown "$SYSUSER:" "$ROOT/f"
+	run chat "USER alice" "PASS pw" "PORT 127,0,0,1,200,10" "EPSV ALL" "RETR f"
+	assert_line --index 5 "425 Use PORT, EPRT, PASV or EPSV first"
+}
+
+@test "control bytes do not keep a stalled transfer alive past data_timeout" {
+	serve "server:data_timeout = 2"
+	truncate -s 300M "$ROOT/big"
+	chown "$SYSUSER:" "$ROOT/big"
+	start=$(date +%s)
+	run timeout 60 python3 - "$PORT" <<-'PY'
+	import ftplib, sys, time
+	c = ftplib.FTP()
+	c.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
+	c.login("alice", "pw")
+	d = c.transfercmd("RETR big")      # connected, never read
+	for _ in range(10):
+	    c.sock.sendall(b"\xff\xf1")    # IAC NOP
+	    time.sleep(0.5)
+	print(c.getline())
+	PY
+	assert_output "426 Data connection timed out after 2 seconds"
+	[ $(($(date +%s) - start)) -lt 15 ]
 }

@@ -448,10 +448,13 @@ make_home_account() {	# make_home_account NAME PASSWORD
 @test "all_users = yes never lets root in" {
 	require_root
 	make_root
+	# an empty deny list: the machine's /etc/ftpusers may list root
+	: >"$BATS_TEST_TMPDIR/ftpusers"
 	write_conf <<-EOF
 	[server]
 	log = stderr
 	all_users = yes
+	deny_users_file = $BATS_TEST_TMPDIR/ftpusers
 	EOF
 	start_server
 	login_bad root 'any password'

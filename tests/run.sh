@@ -40,17 +40,17 @@ for f in $files; do
 	*) g=$((1 + i % (jobs > 1 ? jobs - 1 : 1))); i=$((i + 1)) ;;
 	esac
 	[ "$jobs" -le 1 ] && g=0
-	echo "$f" >>"$tap.group$g"
+	echo "$f" >>"$tap.$g.list"
 done
-for list in "$tap".group*; do
+for list in "$tap".*.list; do
 	# shellcheck disable=SC2046 # file names have no spaces
-	bats --tap $(cat "$list") >"$list.out" 2>&1 &
+	bats --tap $(cat "$list") >"${list%.list}.tap" 2>&1 &
 done
 wait
-for list in "$tap".group*; do
-	cat "$list.out"
-	cat "$list.out" >>"$tap"
-	rm -f "$list" "$list.out"
+for list in "$tap".*.list; do
+	cat "${list%.list}.tap"
+	cat "${list%.list}.tap" >>"$tap"
+	rm -f "$list" "${list%.list}.tap"
 done
 skip=$(grep -c '^ok .* # skip' "$tap")
 pass=$(($(grep -c '^ok ' "$tap") - skip + upass))

@@ -98,6 +98,14 @@ demo:
 	systemd-socket-activate --accept --inetd -l 127.0.0.1:2121 \
 		"$(abspath $(BIN))" -c "$(abspath conf/demo.conf)"
 
+# cellftpd against vsftpd, side by side (as root; installs vsftpd and
+# iperf3 when missing). bench-quick: small sizes, two rounds.
+bench: $(BIN)
+	@bash tests/bench/run.sh
+
+bench-quick: $(BIN)
+	@bash tests/bench/run.sh quick
+
 install: $(BIN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
@@ -125,4 +133,4 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz cellftpd
 
-.PHONY: all check demo fuzz install uninstall clean
+.PHONY: all check demo fuzz bench bench-quick install uninstall clean

@@ -1,0 +1,527 @@
+/* ftpbench: the load generator of `make bench`. Plain sockets, anonymous
+ * FTP, every transfer's size and content checked, so that a fast wrong
+ * server cannot win.
+ *
+ *   ftpbench sessions PORT CONC SECONDS PATH SIZE SUM
+ *       CONC clients for SECONDS, each repeating a whole session (login,
+ *       EPSV, RETR PATH, QUIT); prints "sessions N p50_us p99_us"
+ *   ftpbench retr PORT PATH SIZE SUM [N]
+ *       N (default 1) parallel downloads; prints "bytes B seconds S"
+ *   ftpbench stor PORT PATH SIZE
+ *       uploads SIZE bytes of the bench pattern; prints "bytes B seconds S"
+ *   ftpbench idle PORT N SECONDS
+ *       N logged-in sessions held for SECONDS; "ready" once all are in
+ *   ftpbench sum FILE
+ *       the checksum of a file, and ftpbench make FILE SIZE writes one
+ *   ftpbench reap CMD...
+ *       runs CMD as a child subreaper until SIGTERM, then prints the CPU
+ *       (user and system microseconds) of CMD and all its descendants
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUF (1024 * 1024)
+#define MAX_SAMPLES 2000000
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "ftpbench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static double
+now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The bench pattern: byte i is a cheap function of i. */
+static void
+pattern(unsigned char *b, size_t n, uint64_t off)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = off + i;
+
+		b[i] = (unsigned char)((x * 2654435761u) >> 13 ^ x >> 7);
+	}
+}
+
+/* Position-dependent checksum over 8-byte words (fast enough not to be
+ * what a transfer waits for): reordered or wrong bytes change it. Bytes
+ * short of a word wait in carry, so chunk boundaries do not matter. */
+struct sum {
+	uint64_t h, n;
+	unsigned char carry[8];
+	unsigned ncarry;
+};
+
+static void
+sum_word(struct sum *s, uint64_t w)
+{
+	s->h = (s->h ^ (w + s->n)) * 0x100000001b3ULL;
+	s->h ^= s->h >> 29;
+	s->n += 8;
+}
+
+static void
+sum_add(struct sum *s, const unsigned char *b, size_t n)
+{
+	uint64_t w;
+
+	while (s->ncarry > 0 && s->ncarry < 8 && n > 0) {
+		s->carry[s->ncarry++] = *b++;
+		n--;
+	}
+	if (s->ncarry == 8) {
+		memcpy(&w, s->carry, 8);
+		sum_word(s, w);
+		s->ncarry = 0;
+	}
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, 8);
+		sum_word(s, w);
+	}
+	memcpy(s->carry, b, n);
+	s->ncarry = (unsigned)n;
+}
+
+/* the value: the words, then what is left, then the length */
+static uint64_t
+sum_end(struct sum *s)
+{
+	uint64_t w = 0, total = s->n + s->ncarry;
+
+	memcpy(&w, s->carry, s->ncarry);
+	sum_word(s, w ^ total);
+	s->n = total;
+	return s->h;
+}
+
+struct conn {
+	int	fd;
+	FILE	*in;
+};
+
+static int
+dial(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		die("connect");
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
+/* The reply's code; multi-line replies are read to their end. */
+static int
+reply(struct conn *c, char *text, size_t size)
+{
+	char line[1024];
+	int code;
+
+	if (fgets(line, sizeof line, c->in) == NULL) {
+		return -1;
+	}
+	code = atoi(line);
+	if (line[3] == '-') {
+		char end[5];
+
+		snprintf(end, sizeof end, "%.3s ", line);
+		while (fgets(line, sizeof line, c->in) != NULL && strncmp(line, end, 4) != 0) {
+			continue;
+		}
+	}
+	if (text != NULL) {
+		snprintf(text, size, "%s", line);
+	}
+	return code;
+}
+
+static int
+cmd(struct conn *c, const char *line, char *text, size_t size)
+{
+	char buf[1100];
+	int n = snprintf(buf, sizeof buf, "%s\r\n", line);
+
+	if (write(c->fd, buf, (size_t)n) != n) {
+		return -1;
+	}
+	return reply(c, text, size);
+}
+
+static int
+login(struct conn *c, int port)
+{
+	int code;
+
+	c->fd = dial(port);
+	c->in = fdopen(dup(c->fd), "r");
+	/* 230 at once where the server wants no anonymous password */
+	if (reply(c, NULL, 0) != 220 || (code = cmd(c, "USER anonymous", NULL, 0)) < 0 ||
+	    (code == 331 && (code = cmd(c, "PASS bench@example.org", NULL, 0)) < 0) ||
+	    code != 230 || cmd(c, "TYPE I", NULL, 0) != 200) {
+		fprintf(stderr, "ftpbench: login failed\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+hangup(struct conn *c)
+{
+	cmd(c, "QUIT", NULL, 0);
+	fclose(c->in);
+	close(c->fd);
+}
+
+static int
+epsv(struct conn *c, int port)
+{
+	char text[1024], *p;
+
+	if (cmd(c, "EPSV", text, sizeof text) != 229 || (p = strstr(text, "(|||")) == NULL) {
+		return -1;
+	}
+	(void)port;
+	return dial(atoi(p + 4));
+}
+
+/* RETR path into a checksum; 0 when size and sum are as expected. */
+static int
+retr(struct conn *c, int port, const char *path, uint64_t size, uint64_t want)
+{
+	static __thread unsigned char *buf;
+	char line[1100];
+	struct sum s = { .h = 0xcbf29ce484222325ULL };
+	uint64_t got;
+	ssize_t n;
+	int d = epsv(c, port);
+
+	if (buf == NULL && (buf = malloc(BUF)) == NULL) {
+		die("malloc");
+	}
+	snprintf(line, sizeof line, "RETR %s", path);
+	if (d < 0 || cmd(c, line, NULL, 0) != 150) {
+		return -1;
+	}
+	while ((n = read(d, buf, BUF)) > 0) {
+		sum_add(&s, buf, (size_t)n);
+	}
+	close(d);
+	got = sum_end(&s);
+	if (reply(c, NULL, 0) != 226 || s.n != size || got != want) {
+		fprintf(stderr, "ftpbench: %s: %llu bytes, sum %016llx (want %llu, %016llx)\n",
+		    path, (unsigned long long)s.n, (unsigned long long)got,
+		    (unsigned long long)size, (unsigned long long)want);
+		return -1;
+	}
+	return 0;
+}
+
+struct job {
+	int		 port;
+	const char	*path;
+	uint64_t	 size, sum;
+	double		 until;
+	long		*lat;		/* microseconds */
+	size_t		 nlat, cap;
+	int		 failed;
+};
+
+static void *
+sessions_worker(void *arg)
+{
+	struct job *j = arg;
+
+	while (now() < j->until) {
+		double t = now();
+		struct conn c;
+
+		if (login(&c, j->port) != 0 || retr(&c, j->port, j->path, j->size, j->sum) != 0) {
+			j->failed = 1;
+			return NULL;
+		}
+		hangup(&c);
+		if (j->nlat < j->cap) {
+			j->lat[j->nlat++] = (long)((now() - t) * 1e6);
+		}
+	}
+	return NULL;
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+run_sessions(int port, int conc, double secs, const char *path, uint64_t size, uint64_t sum)
+{
+	struct job *j = calloc((size_t)conc, sizeof *j);
+	pthread_t *t = calloc((size_t)conc, sizeof *t);
+	long *all;
+	size_t n = 0;
+	double start = now();
+
+	for (int i = 0; i < conc; i++) {
+		j[i] = (struct job){ port, path, size, sum, start + secs, NULL, 0,
+		    MAX_SAMPLES / (size_t)conc, 0 };
+		j[i].lat = malloc(j[i].cap * sizeof *j[i].lat);
+		pthread_create(&t[i], NULL, sessions_worker, &j[i]);
+	}
+	for (int i = 0; i < conc; i++) {
+		pthread_join(t[i], NULL);
+		if (j[i].failed) {
+			return 1;
+		}
+		n += j[i].nlat;
+	}
+	all = malloc((n + 1) * sizeof *all);
+	n = 0;
+	for (int i = 0; i < conc; i++) {
+		memcpy(all + n, j[i].lat, j[i].nlat * sizeof *all);
+		n += j[i].nlat;
+	}
+	qsort(all, n, sizeof *all, by_value);
+	printf("sessions %zu seconds %.3f p50_us %ld p99_us %ld\n", n, now() - start,
+	    n ? all[n / 2] : 0, n ? all[n * 99 / 100] : 0);
+	return 0;
+}
+
+struct pjob {
+	int port;
+	const char *path;
+	uint64_t size, sum;
+	int failed;
+};
+
+static void *
+retr_worker(void *arg)
+{
+	struct pjob *p = arg;
+	struct conn c;
+
+	if (login(&c, p->port) != 0 || retr(&c, p->port, p->path, p->size, p->sum) != 0) {
+		p->failed = 1;
+		return NULL;
+	}
+	hangup(&c);
+	return NULL;
+}
+
+static int
+run_retr(int port, const char *path, uint64_t size, uint64_t sum, int par)
+{
+	pthread_t t[64];
+	struct pjob p[64];
+	double start = now();
+
+	for (int i = 0; i < par && i < 64; i++) {
+		p[i] = (struct pjob){ port, path, size, sum, 0 };
+		pthread_create(&t[i], NULL, retr_worker, &p[i]);
+	}
+	for (int i = 0; i < par && i < 64; i++) {
+		pthread_join(t[i], NULL);
+		if (p[i].failed) {
+			return 1;
+		}
+	}
+	printf("bytes %llu seconds %.3f\n", (unsigned long long)size * (unsigned)par,
+	    now() - start);
+	return 0;
+}
+
+static int
+run_stor(int port, const char *path, uint64_t size)
+{
+	unsigned char *buf = malloc(BUF);
+	char line[1100];
+	struct conn c;
+	uint64_t off = 0;
+	double start;
+	int d;
+
+	if (login(&c, port) != 0 || (d = epsv(&c, port)) < 0) {
+		return 1;
+	}
+	snprintf(line, sizeof line, "STOR %s", path);
+	start = now();
+	if (cmd(&c, line, NULL, 0) != 150) {
+		return 1;
+	}
+	while (off < size) {
+		size_t n = size - off < BUF ? (size_t)(size - off) : BUF;
+
+		pattern(buf, n, off);
+		if (write(d, buf, n) != (ssize_t)n) {
+			die("write");
+		}
+		off += n;
+	}
+	close(d);
+	if (reply(&c, NULL, 0) != 226) {
+		return 1;
+	}
+	printf("bytes %llu seconds %.3f\n", (unsigned long long)size, now() - start);
+	hangup(&c);
+	return 0;
+}
+
+static int
+run_idle(int port, int n, int secs)
+{
+	struct conn *c = calloc((size_t)n, sizeof *c);
+
+	for (int i = 0; i < n; i++) {
+		if (login(&c[i], port) != 0) {
+			return 1;
+		}
+	}
+	printf("ready\n");
+	fflush(stdout);
+	sleep((unsigned)secs);
+	for (int i = 0; i < n; i++) {
+		hangup(&c[i]);
+	}
+	return 0;
+}
+
+static int
+file_sum(const char *file)
+{
+	unsigned char *buf = malloc(BUF);
+	struct sum s = { .h = 0xcbf29ce484222325ULL };
+	int fd = open(file, O_RDONLY);
+	uint64_t h;
+	ssize_t n;
+
+	if (fd < 0) {
+		die(file);
+	}
+	while ((n = read(fd, buf, BUF)) > 0) {
+		sum_add(&s, buf, (size_t)n);
+	}
+	h = sum_end(&s);
+	printf("%llu %016llx\n", (unsigned long long)s.n, (unsigned long long)h);
+	return 0;
+}
+
+static int
+make_file(const char *file, uint64_t size)
+{
+	unsigned char *buf = malloc(BUF);
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0) {
+		die(file);
+	}
+	for (uint64_t off = 0; off < size;) {
+		size_t n = size - off < BUF ? (size_t)(size - off) : BUF;
+
+		pattern(buf, n, off);
+		if (write(fd, buf, n) != (ssize_t)n) {
+			die("write");
+		}
+		off += n;
+	}
+	return close(fd) == 0 ? 0 : 1;
+}
+
+static volatile sig_atomic_t stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* A child subreaper: every descendant, orphaned or not, is reaped here,
+ * so RUSAGE_CHILDREN holds the CPU of all of them. */
+static int
+reap(char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	struct rusage ru;
+	pid_t child;
+
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if ((child = fork()) == 0) {
+		execvp(argv[0], argv);
+		die(argv[0]);
+	}
+	while (!stop) {
+		if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD) {
+			break;
+		}
+	}
+	kill(child, SIGTERM);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
+		continue;
+	}
+	getrusage(RUSAGE_CHILDREN, &ru);
+	fprintf(stderr, "cpu_us %lld %lld\n",
+	    (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
+	    (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 8 && strcmp(argv[1], "sessions") == 0) {
+		return run_sessions(atoi(argv[2]), atoi(argv[3]), atof(argv[4]), argv[5],
+		    strtoull(argv[6], NULL, 10), strtoull(argv[7], NULL, 16));
+	}
+	if (argc >= 6 && strcmp(argv[1], "retr") == 0) {
+		return run_retr(atoi(argv[2]), argv[3], strtoull(argv[4], NULL, 10),
+		    strtoull(argv[5], NULL, 16), argc > 6 ? atoi(argv[6]) : 1);
+	}
+	if (argc == 5 && strcmp(argv[1], "stor") == 0) {
+		return run_stor(atoi(argv[2]), argv[3], strtoull(argv[4], NULL, 10));
+	}
+	if (argc == 5 && strcmp(argv[1], "idle") == 0) {
+		return run_idle(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	}
+	if (argc == 3 && strcmp(argv[1], "sum") == 0) {
+		return file_sum(argv[2]);
+	}
+	if (argc == 4 && strcmp(argv[1], "make") == 0) {
+		return make_file(argv[2], strtoull(argv[3], NULL, 10));
+	}
+	if (argc >= 3 && strcmp(argv[1], "reap") == 0) {
+		return reap(argv + 2);
+	}
+	fprintf(stderr, "usage: see the comment at the top of tests/bench/ftpbench.c\n");
+	return 2;
+}

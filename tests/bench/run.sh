@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# make bench: cellftpd against vsftpd, side by side in one run.
+#
+# Both servers serve the same tree to anonymous users, each started per
+# connection by systemd-socket-activate (vsftpd with listen=NO) inside
+# `ftpbench reap`, a child subreaper that accounts the CPU of every
+# session process. Rounds alternate (cellftpd, vsftpd, cellftpd, ...);
+# every transfer's size and content is checked by ftpbench.
+#
+#   tests/bench/run.sh [quick]      environment: ROUNDS, SECONDS_PER_TEST,
+#                                   BENCH_DIR, CELLFTPD, OUT
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+quick=${1:-}
+ROUNDS=${ROUNDS:-$([ "$quick" = quick ] && echo 2 || echo 5)}
+SECS=${SECONDS_PER_TEST:-$([ "$quick" = quick ] && echo 1 || echo 5)}
+B=${BENCH_DIR:-/tmp/cellftpd-bench}
+CELLFTPD=${CELLFTPD:-$PWD/cellftpd}
+OUT=${OUT:-$PWD/build/bench-results.md}
+if [ "$quick" = quick ]; then
+	BIG=$((16 << 20)) UP=$((8 << 20)) MID=$((4 << 20)) IDLE=10
+else
+	BIG=$((1 << 30)) UP=$((512 << 20)) MID=$((64 << 20)) IDLE=50
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "make bench runs as root (it starts both servers as inetd would)" >&2
+	exit 1
+fi
+missing=""
+for p in vsftpd iperf3 python3; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing Debian packages:$missing"
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+id ftp >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin ftp
+
+mkdir -p build
+cc -O2 -pthread -o build/ftpbench tests/bench/ftpbench.c
+FB=$PWD/build/ftpbench
+
+# the tree: root-owned (vsftpd refuses a writable anonymous root)
+mkdir -p "$B/tree/pub" "$B/tree/incoming"
+chown ftp: "$B/tree/incoming"
+chmod 755 "$B" "$B/tree" "$B/tree/pub"
+for f in "k1:1024" "mid:$MID" "big:$BIG"; do
+	name=${f%%:*} size=${f#*:}
+	[ "$(stat -c %s "$B/tree/pub/$name" 2>/dev/null)" = "$size" ] ||
+		"$FB" make "$B/tree/pub/$name" "$size"
+	cat "$B/tree/pub/$name" >/dev/null	# into the page cache
+done
+sum_of() { "$FB" sum "$B/tree/pub/$1" | cut -d' ' -f2; }
+K1=$(sum_of k1) MIDSUM=$(sum_of mid) BIGSUM=$(sum_of big)
+
+cat >"$B/cellftpd.conf" <<EOF
+[server]
+banner = bench
+passive_ports = 50000-50999
+log = syslog
+[user anonymous]
+system_user = ftp
+root = $B/tree
+allow_write = upload
+EOF
+cat >"$B/vsftpd.conf" <<EOF
+listen=NO
+listen_ipv6=NO
+anonymous_enable=YES
+local_enable=NO
+write_enable=YES
+anon_upload_enable=YES
+anon_root=$B/tree
+no_anon_password=YES
+pasv_enable=YES
+pasv_min_port=51000
+pasv_max_port=51999
+ftpd_banner=bench
+xferlog_enable=NO
+secure_chroot_dir=/var/run/vsftpd/empty
+EOF
+mkdir -p /var/run/vsftpd/empty
+chmod 600 "$B/cellftpd.conf" "$B/vsftpd.conf"
+
+PORT=0 REAPER=0
+# a failed measurement ends the run, and never leaves a server behind
+trap '[ "$REAPER" -gt 0 ] && kill "$REAPER" 2>/dev/null; true' EXIT
+start() {	# start cellftpd|vsftpd
+	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	local cmd
+	if [ "$1" = cellftpd ]; then
+		cmd=("$CELLFTPD" -c "$B/cellftpd.conf")
+	else
+		cmd=(/usr/sbin/vsftpd "$B/vsftpd.conf")
+	fi
+	"$FB" reap systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+		"${cmd[@]}" 2>"$B/reap.err" &
+	REAPER=$!
+	for _ in $(seq 100); do
+		ss -Hltn "sport = :$PORT" | grep -q LISTEN && return 0
+		sleep 0.02
+	done
+	echo "$1 did not start" >&2
+	exit 1
+}
+
+CPU=0
+stop() {	# CPU: microseconds of all session processes (not in a subshell:
+	kill -TERM "$REAPER"	# only this shell can wait for the reaper)
+	wait "$REAPER" || true
+	REAPER=0
+	CPU=$(awk '/^cpu_us/ {print $2 + $3; found = 1} END {exit !found}' "$B/reap.err")
+}
+
+# PSS and USS (kB) of every process below the launcher, and their count
+memory() {
+	local launcher pids
+	launcher=$(pgrep -P "$REAPER")
+	pids=$(pgrep -P "$launcher"; for p in $(pgrep -P "$launcher"); do pgrep -P "$p" || true; done)
+	local pss=0 uss=0 n=0 p
+	for p in $pids; do
+		read -r a b <<<"$(awk '/^Pss:/ {pss=$2} /^Private_(Clean|Dirty):/ {uss+=$2} END {print pss, uss}' "/proc/$p/smaps_rollup")"
+		pss=$((pss + a)) uss=$((uss + b)) n=$((n + 1))
+	done
+	echo "$pss $uss $n"
+}
+
+raw=$B/raw.tsv
+: >"$raw"
+record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$raw"; }	# round server metric value
+
+for r in $(seq "$ROUNDS"); do
+	for server in cellftpd vsftpd; do
+		for c in 1 8; do
+			start "$server"
+			read -r _ n _ s _ p50 _ p99 < <("$FB" sessions "$PORT" "$c" "$SECS" /pub/k1 1024 "$K1")
+			stop
+			cpu=$CPU
+			record "$r" "$server" "sessions/s c=$c" "$(python3 -c "print($n/$s)")"
+			record "$r" "$server" "p50 latency c=$c (ms)" "$(python3 -c "print($p50/1000)")"
+			record "$r" "$server" "p99 latency c=$c (ms)" "$(python3 -c "print($p99/1000)")"
+			record "$r" "$server" "CPU per session c=$c (ms)" "$(python3 -c "print($cpu/1000/$n)")"
+		done
+		start "$server"
+		read -r _ bytes _ s < <("$FB" retr "$PORT" /pub/big "$BIG" "$BIGSUM")
+		stop
+		cpu=$CPU
+		record "$r" "$server" "RETR $((BIG >> 20)) MiB (MB/s)" "$(python3 -c "print($bytes/$s/1e6)")"
+		record "$r" "$server" "RETR CPU per GB (ms)" "$(python3 -c "print($cpu/1000/($bytes/1e9))")"
+		start "$server"
+		name="/incoming/up-$server-$r"
+		read -r _ bytes _ s < <("$FB" stor "$PORT" "$name" "$UP")
+		stop
+		cpu=$CPU
+		# the upload arrived whole and right
+		[ "$("$FB" sum "$B/tree$name")" = "$("$FB" make /dev/stdout "$UP" | "$FB" sum /dev/stdin)" ]
+		rm -f "$B/tree$name"
+		record "$r" "$server" "STOR $((UP >> 20)) MiB (MB/s)" "$(python3 -c "print($bytes/$s/1e6)")"
+		record "$r" "$server" "STOR CPU per GB (ms)" "$(python3 -c "print($cpu/1000/($bytes/1e9))")"
+		start "$server"
+		read -r _ bytes _ s < <("$FB" retr "$PORT" /pub/mid "$MID" "$MIDSUM" 4)
+		stop
+		record "$r" "$server" "4 parallel RETR $((MID >> 20)) MiB (MB/s)" "$(python3 -c "print($bytes/$s/1e6)")"
+		start "$server"
+		"$FB" idle "$PORT" "$IDLE" 4 >"$B/idle.out" &
+		idle=$!
+		for _ in $(seq 200); do grep -q ready "$B/idle.out" && break; sleep 0.02; done
+		sleep 0.5
+		read -r pss uss procs < <(memory)
+		wait "$idle"
+		stop
+		record "$r" "$server" "idle session PSS (kB)" "$((pss / IDLE))"
+		record "$r" "$server" "idle session USS (kB)" "$((uss / IDLE))"
+		record "$r" "$server" "processes per idle session" "$(python3 -c "print($procs/$IDLE)")"
+	done
+done
+
+iperf3 -s -1 -B 127.0.0.1 -p 5299 >/dev/null 2>&1 &
+sleep 0.3
+plain=$(iperf3 -c 127.0.0.1 -p 5299 -t 3 -J | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/8e6)')
+iperf3 -s -1 -B 127.0.0.1 -p 5299 >/dev/null 2>&1 &
+sleep 0.3
+zc=$(iperf3 -c 127.0.0.1 -p 5299 -t 3 -Z -J | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/8e6)')
+
+python3 - "$raw" "$ROUNDS" "$plain" "$zc" "$quick" >"$OUT" <<'PY'
+import collections, statistics, sys, datetime, platform, os
+raw, rounds, plain, zc, quick = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+v = collections.defaultdict(dict)
+order = []
+for line in open(raw):
+    r, server, metric, value = line.rstrip("\n").split("\t")
+    if metric not in order:
+        order.append(metric)
+    v[(metric, server)][int(r)] = float(value)
+higher = lambda m: "MB/s" in m or "sessions/s" in m
+print(f"# make bench{' quick' if quick else ''}: cellftpd against vsftpd\n")
+print(f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
+      f"{rounds} interleaved rounds, medians (min–max).\n")
+print("| measure | cellftpd | vsftpd | ratio (per round, median) | goal |")
+print("|---|---|---|---|---|")
+goals = {"sessions/s c=1": "≥ 2×", "sessions/s c=8": "≥ 2×", "4 parallel": "≥ 1.3×",
+         "RETR": "≥ 1.5×", "STOR": "≥ 2×", "PSS": "≤ 0.5×", "USS": "≤ 1×", "processes": "= 1"}
+for m in order:
+    c, s = v[(m, "cellftpd")], v[(m, "vsftpd")]
+    ratios = [c[r] / s[r] for r in c if r in s and s[r] != 0]
+    fmt = lambda d: f"{statistics.median(d.values()):.3g} ({min(d.values()):.3g}–{max(d.values()):.3g})"
+    goal = next((g for k, g in goals.items() if m.startswith(k) or k in m), "")
+    if "CPU" in m or "latency" in m:
+        goal = "lower is better"
+    print(f"| {m} | {fmt(c)} | {fmt(s)} | {statistics.median(ratios):.2f}× | {goal} |")
+print(f"| loopback limit (iperf3, MB/s) | {plain:.0f} plain, {zc:.0f} with -Z | | | |")
+PY
+cat "$OUT"
+echo "written to $OUT"

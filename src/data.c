@@ -108,7 +108,7 @@ data_reset(struct session *s)
 static int pasv_address(struct session *, uint8_t out[4]);
 
 /* A listener on a port of passive_ports, random start, next one when
- * taken. Returns the port, or 0 when the range is exhausted. */
+ * taken. Returns the port, or 0 (after 425) when none can be had. */
 static unsigned
 open_listener(struct session *s)
 {
@@ -125,7 +125,7 @@ open_listener(struct session *s)
 		int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 		if (fd < 0) {
-			return 0;
+			break;
 		}
 		int one = 1;
 
@@ -139,9 +139,10 @@ open_listener(struct session *s)
 		}
 		close(fd);
 		if (errno != EADDRINUSE && errno != EACCES) {
-			return 0;
+			break;
 		}
 	}
+	reply(s, 425, "No passive port free in %u-%u", lo, hi);
 	return 0;
 }
 
@@ -216,10 +217,7 @@ cmd_pasv(struct session *s, char *arg)
 		reply(s, 522, "PASV needs IPv4; use EPSV");
 		return;
 	}
-	port = open_listener(s);
-	if (port == 0) {
-		reply(s, 425, "No passive port free in %u-%u", s->cfg->srv.pasv_lo,
-		    s->cfg->srv.pasv_hi);
+	if ((port = open_listener(s)) == 0) {
 		return;
 	}
 	if (!s->pasv_ip_set) {
@@ -250,10 +248,7 @@ cmd_epsv(struct session *s, char *arg)
 		    "Network protocol not supported, use (%d)", fam);
 		return;
 	}
-	port = open_listener(s);
-	if (port == 0) {
-		reply(s, 425, "No passive port free in %u-%u", s->cfg->srv.pasv_lo,
-		    s->cfg->srv.pasv_hi);
+	if ((port = open_listener(s)) == 0) {
 		return;
 	}
 	reply(s, 229, "Entering Extended Passive Mode (|||%u|)", port);

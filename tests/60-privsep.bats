@@ -25,6 +25,27 @@ setup() {
 	start_server
 }
 
+# How many readable mappings of process PID hold the bytes NEEDLE.
+memory_holds() {
+	python3 - "$1" "$2" <<-'PY'
+	import re, sys
+	pid, needle = sys.argv[1], sys.argv[2].encode()
+	found = 0
+	with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+	    for line in maps:
+	        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (r)", line)
+	        if not m or "[vvar]" in line or "[vsyscall]" in line:
+	            continue
+	        start, end = int(m.group(1), 16), int(m.group(2), 16)
+	        try:
+	            mem.seek(start)
+	            found += needle in mem.read(end - start)
+	        except OSError:
+	            pass
+	print("found", found)
+	PY
+}
+
 # The session's processes, parent first: "PID UID" lines.
 session_tree() {
 	local top
@@ -108,24 +129,7 @@ CLOSED"
 	child=$(session_tree | sed -n 2p | cut -d' ' -f1)
 	[ -n "$child" ]
 	# bob's plaintext password appears nowhere in its memory
-	run python3 - "$child" <<-'PY'
-	import re, sys
-	pid = sys.argv[1]
-	found = 0
-	with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-	    for line in maps:
-	        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (r)", line)
-	        if not m or "[vvar]" in line or "[vsyscall]" in line:
-	            continue
-	        start, end = int(m.group(1), 16), int(m.group(2), 16)
-	        try:
-	            mem.seek(start)
-	            if b"Sekr1t-xyz-4711" in mem.read(end - start):
-	                found += 1
-	        except OSError:
-	            pass
-	print("found", found)
-	PY
+	run memory_holds "$child" "Sekr1t-xyz-4711"
 	assert_output "found 0"
 	wait "$chat_pid"
 }
@@ -153,23 +157,7 @@ CLOSED"
 	sleep 0.3
 	pid=$(sessions | head -1)
 	[ -n "$pid" ]
-	run python3 - "$pid" "${hash:20}" <<-'PY'
-	import re, sys
-	pid, needle = sys.argv[1], sys.argv[2].encode()
-	found = 0
-	with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-	    for line in maps:
-	        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (r)", line)
-	        if not m or "[vvar]" in line or "[vsyscall]" in line:
-	            continue
-	        start, end = int(m.group(1), 16), int(m.group(2), 16)
-	        try:
-	            mem.seek(start)
-	            found += needle in mem.read(end - start)
-	        except OSError:
-	            pass
-	print("found", found)
-	PY
+	run memory_holds "$pid" "${hash:20}"
 	assert_output "found 0"
 	wait "$chat_pid"
 }

@@ -65,6 +65,9 @@ load helper
 	run "$CELLFTPD" -t -c "$BATS_TEST_DIRNAME/../conf/demo.conf"
 	assert_success
 	assert_output --partial "demo.conf: usable"
+	run "$CELLFTPD" -t -c "$BATS_TEST_DIRNAME/../conf/cellftpd.conf"
+	assert_success
+	assert_line --regexp "cellftpd.conf: usable, 0 users, 0 errors, 0 warnings$"
 }
 
 @test "-t on an unknown key exits 1 naming FILE:LINE" {

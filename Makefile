@@ -35,6 +35,9 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(LDFLAGS)
 
 SRCS = $(wildcard src/*.c)
 OBJS = $(SRCS:src/%.c=$(BUILD)/%.o)
+ifneq ($(SANITIZE),)
+OBJS += $(BUILD)/sanitize-options.o
+endif
 LIBOBJS = $(filter-out $(BUILD)/main.o,$(OBJS))
 UNIT = $(BUILD)/unit-tests
 
@@ -48,6 +51,9 @@ $(BUILD)/%.o: src/%.c src/cellftpd.h src/limits.h | $(BUILD)
 
 $(BUILD):
 	mkdir -p $@
+
+$(BUILD)/sanitize-options.o: tests/sanitize/options.c | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(UNIT): tests/unit/unit.c $(LIBOBJS)
 	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/unit.c $(LIBOBJS) $(PKG_LIBS)

@@ -334,7 +334,9 @@ prepare(struct session *s, char *arg, struct listing *l, int want_dir)
 		}
 	}
 	closedir(d);
-	qsort(l->e, l->n, sizeof *l->e, by_name);
+	if (l->n > 1) {
+		qsort(l->e, l->n, sizeof *l->e, by_name);
+	}
 	return 0;
 }
 

@@ -123,6 +123,7 @@ CLOSED"
 }
 
 @test "the pre-login process holds no password material" {
+	require_production_build
 	python3 "$FTPCHAT" "$PORT" "USER alice" "sleep:3" >/dev/null &
 	chat_pid=$!
 	sleep 1
@@ -135,6 +136,7 @@ CLOSED"
 }
 
 @test "no shadow hash of a failed system login stays in the session's memory" {
+	require_production_build
 	add_account cfp-shadow
 	usermod -p "$(openssl passwd -6 'the right one')" cfp-shadow
 	hash=$(getent shadow cfp-shadow | cut -d: -f2)

@@ -86,6 +86,7 @@ EOF"
 }
 
 @test "after login the session runs under seccomp, without core dumps or children" {
+	require_production_build
 	require_root
 	python3 "$FTPCHAT" "$PORT" "USER alice" "PASS pw" "sleep:3" >/dev/null &
 	chat_pid=$!
@@ -106,6 +107,7 @@ EOF"
 }
 
 @test "-t reports the sandbox layers this machine provides" {
+	require_production_build
 	run "$CELLFTPD" -t -c "$CONF"
 	assert_success
 	assert_line --regexp '^sandbox: openat2 yes, Landlock ABI [0-9]+, seccomp yes$'

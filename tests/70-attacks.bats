@@ -1308,6 +1308,7 @@ race: whole"
 # ---- 9. who the session is ----
 
 @test "identity: the session runs as its account with its groups and no capabilities; pre-login as nobody" {
+	require_production_build
 	serve
 	groupdel cfa-grp >/dev/null 2>&1 || true
 	groupadd cfa-grp

@@ -95,7 +95,8 @@ check_plain(const char *want, const char *pass)
 	return ok;
 }
 
-static int
+/* ftpmgr's form: SHA-256 as 64 hex digits */
+int
 is_hex64(const char *s)
 {
 	size_t n = strspn(s, "0123456789abcdefABCDEF");

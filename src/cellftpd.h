@@ -232,6 +232,7 @@ enum auth_result auth_check(const struct config *, const char *user,
 int auth_is_anonymous(const struct config *, const char *user);
 int auth_hash_password(const char *pass, char *out, size_t size);
 int auth_hash_valid(const char *hash, const char *salt);
+int is_hex64(const char *);
 int ct_equal(const void *a, const void *b, size_t n);
 void wipe(void *p, size_t n);
 

@@ -811,19 +811,6 @@ absolutize(struct config *cfg, char **path)
 	*path = abs;
 }
 
-static int
-is_hex64(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++) {
-		if (!isxdigit((unsigned char)s[n])) {
-			return 0;
-		}
-	}
-	return n == 64;
-}
-
 int
 auth_hash_valid(const char *hash, const char *salt)
 {
@@ -856,8 +843,7 @@ check_user(struct config *cfg, struct user_conf *u, int checks)
 		problem(cfg, kl[UK_SALT], 0, "password_salt goes only with a "
 		    "64-hex-digit SHA-256 password_hash");
 	}
-	if (u->password_hash != NULL && !auth_hash_valid(u->password_hash, NULL) &&
-	    !is_hex64(u->password_hash)) {
+	if (u->password_hash != NULL && !auth_hash_valid(u->password_hash, NULL)) {
 		problem(cfg, kl[UK_HASH], 0, "password_hash is neither a crypt(3) "
 		    "hash this system verifies nor 64 hex digits");
 	}

@@ -73,17 +73,6 @@ now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
 
-# Waits up to 5 s for TEXT in the server log.
-wait_log() {
-	local i
-	for i in $(seq 100); do
-		grep -qF -- "$1" "$SERVER_LOG" && return 0
-		sleep 0.05
-	done
-	echo "not in the log: $1" >&2
-	server_log >&2
-	return 1
-}
 
 # ---- password forms ----
 

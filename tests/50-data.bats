@@ -260,17 +260,6 @@ checksum() {
 	sha256sum <"$1" | cut -d' ' -f1
 }
 
-# Waits up to 5 s for TEXT in the server log.
-wait_log() {
-	local _
-	for _ in $(seq 100); do
-		grep -qF -- "$1" "$SERVER_LOG" && return 0
-		sleep 0.05
-	done
-	echo "not in the log: $1" >&2
-	server_log >&2
-	return 1
-}
 
 # The log has a successful transfer line: log_xfer upload|download PATH BYTES
 log_xfer() {

@@ -108,6 +108,18 @@ server_log() {
 	cat "$SERVER_LOG"
 }
 
+# Waits up to 5 s for TEXT in the server log.
+wait_log() {
+	local _
+	for _ in $(seq 100); do
+		grep -qF -- "$1" "$SERVER_LOG" && return 0
+		sleep 0.05
+	done
+	echo "not in the log: $1" >&2
+	server_log >&2
+	return 1
+}
+
 # curl against the test server: ftp_curl [curl options] PATH
 ftp_curl() {
 	local path="${*: -1}"

@@ -10,7 +10,9 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 CFLAGS     ?= -O2 -g
 WERROR     ?= -Werror
-PKGS        = inih libxcrypt libsystemd libcrypto libseccomp
+# linked: what every session needs. libsystemd (the journal) and
+# libarchive (conversions) are loaded only where they are used.
+PKGS        = inih libxcrypt libmd libseccomp
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wpointer-arith -Wvla -Wwrite-strings $(WERROR)
@@ -27,11 +29,10 @@ BUILD    = build
 BIN      = cellftpd
 endif
 
-# libarchive: headers only; conversions load it at login (convert.c)
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) libarchive)
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) libsystemd libarchive)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS)
-ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(LDFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now,--as-needed $(SANFLAGS) $(LDFLAGS)
 
 SRCS = $(wildcard src/*.c)
 OBJS = $(SRCS:src/%.c=$(BUILD)/%.o)

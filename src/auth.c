@@ -6,8 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <sha256.h>
 #include <pwd.h>
 #include <shadow.h>
 #include <stdio.h>
@@ -30,21 +29,27 @@ wipe(void *p, size_t n)
 int
 ct_equal(const void *a, const void *b, size_t n)
 {
-	return CRYPTO_memcmp(a, b, n) == 0;
+	const volatile unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
 }
 
+/* SHA-256 from libmd: small, and without the start-up cost of libcrypto */
 static int
 sha256(const char *a, const char *b, unsigned char out[32])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok = ctx != NULL &&
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, a, strlen(a)) == 1 &&
-	    (b == NULL || EVP_DigestUpdate(ctx, b, strlen(b)) == 1) &&
-	    EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+	SHA2_CTX ctx;
 
-	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : -1;
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, (const uint8_t *)a, strlen(a));
+	if (b != NULL)
+		SHA256Update(&ctx, (const uint8_t *)b, strlen(b));
+	SHA256Final(out, &ctx);
+	explicit_bzero(&ctx, sizeof ctx);
+	return 0;
 }
 
 /* ftpmgr: hex(SHA-256(password + salt)) */
@@ -170,25 +175,26 @@ check_shadow_entry(struct spwd *sp, const char *pass, const char **reason)
 static int
 deny_listed(const char *file, const char *user)
 {
-	char buf[DENY_FILE_MAX + 1];
-	ssize_t n;
-	int fd, hit = 0;
+	char line[USER_NAME_MAX + 256];
+	size_t seen = 0;
+	FILE *f;
+	int hit = 0;
 
-	if (file == NULL || (fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+	if (file == NULL || (f = fopen(file, "re")) == NULL) {
 		return 0;	/* the default /etc/ftpusers may be absent */
 	}
-	n = read(fd, buf, DENY_FILE_MAX);
-	close(fd);
-	if (n <= 0) {
-		return 0;
+	/* a line at a time, and no more than DENY_FILE_MAX bytes in all */
+	for (int start = 1; !hit && seen < DENY_FILE_MAX && fgets(line, sizeof line, f);) {
+		size_t n = strlen(line);
+		char *l = line + strspn(line, " \t");
+		int whole = n > 0 && line[n - 1] == '\n';
+
+		seen += n;
+		l[strcspn(l, " \t\r\n#")] = '\0';
+		hit = start && strcmp(l, user) == 0;
+		start = whole;	/* the rest of an over-long line is no name */
 	}
-	buf[n] = '\0';
-	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l != NULL && !hit;
-	    l = strtok_r(NULL, "\n", &save)) {
-		l += strspn(l, " \t");
-		l[strcspn(l, " \t\r#")] = '\0';
-		hit = strcmp(l, user) == 0;
-	}
+	fclose(f);
 	return hit;
 }
 

@@ -4,7 +4,7 @@
 #   tests/deps.sh build|demo|test
 set -eu
 
-build="gcc make pkg-config libinih-dev libcrypt-dev libsystemd-dev libssl-dev libseccomp-dev
+build="gcc make pkg-config libinih-dev libcrypt-dev libmd-dev libsystemd-dev libssl-dev libseccomp-dev
        libarchive-dev"
 demo="systemd"
 tests="bats bats-support bats-assert curl lftp wget tnftp python3 iproute2 procps passwd

@@ -1,6 +1,7 @@
 /* Logging: one line per event with the client address and user, to
  * syslog (facility ftp), to the journal with native fields, or to
  * standard error when asked. Never to the client's socket. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +18,9 @@
 #include "cellftpd.h"
 
 static int mode = LOGTO_SYSLOG;
+/* libsystemd and what it pulls in (libgcrypt, liblzma, libzstd, ...) is
+ * loaded only when the journal is used, not into every session */
+static __typeof__(sd_journal_send) *journal_send;
 static int xferlog_fd = -1;
 static int debug;
 static char client[80] = "-";
@@ -44,6 +48,16 @@ log_open(int m, int dbg)
 	mode = m;
 	if (mode == LOGTO_AUTO) {
 		mode = stderr_is_journal() ? LOGTO_JOURNAL : LOGTO_SYSLOG;
+	}
+	if (mode == LOGTO_JOURNAL && journal_send == NULL) {
+		void *lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+
+		if (lib != NULL) {
+			journal_send = (__typeof__(journal_send))dlsym(lib, "sd_journal_send");
+		}
+		if (journal_send == NULL) {
+			mode = LOGTO_SYSLOG;
+		}
 	}
 	if (mode == LOGTO_SYSLOG) {
 		openlog("cellftpd", LOG_PID | LOG_NDELAY, LOG_FTP);
@@ -105,7 +119,7 @@ emit(int prio, const char *event, const char *path, long long bytes, long long m
 	}
 	switch (mode) {
 	case LOGTO_JOURNAL:
-		sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", prio,
+		journal_send("MESSAGE=%s", line, "PRIORITY=%d", prio,
 		    "SYSLOG_FACILITY=%d", LOG_FTP >> 3,
 		    "SYSLOG_IDENTIFIER=cellftpd",
 		    "REMOTE_ADDR=%s", client_addr, "REMOTE_PORT=%u", client_port,

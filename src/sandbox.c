@@ -38,7 +38,11 @@ int
 sandbox_become(const struct account *a, const char **what)
 {
 	if (a->change_identity) {
-		if (initgroups(a->sysname, a->gid) != 0) {
+		/* anonymous sessions keep the primary group alone; asking
+		 * NSS for every group of the account would also load each
+		 * module of nsswitch.conf into every session */
+		if (a->anonymous ? setgroups(1, &a->gid) != 0 :
+		    initgroups(a->sysname, a->gid) != 0) {
 			*what = "initgroups";
 			return -1;
 		}

@@ -248,7 +248,7 @@ ctrl_write(struct session *s, const char *buf, size_t len)
 void
 reply_lines(struct session *s, int code, const char *text)
 {
-	char out[CTRL_REPLY_MAX];
+	static char out[CTRL_REPLY_MAX];	/* not on the stack: see reply() */
 	size_t len = reply_format(out, sizeof out, code, text);
 
 	if (len == 0) {
@@ -263,7 +263,7 @@ reply_lines(struct session *s, int code, const char *text)
 void
 reply_message(struct session *s, int code, const char *message, const char *last)
 {
-	char out[CTRL_REPLY_MAX];
+	static char out[CTRL_REPLY_MAX];	/* not on the stack: see reply() */
 	size_t len = 0;
 
 	for (const char *p = message; *p != '\0' && len + 8 < sizeof out;) {
@@ -289,7 +289,9 @@ reply_message(struct session *s, int code, const char *message, const char *last
 void
 reply(struct session *s, int code, const char *fmt, ...)
 {
-	char text[CTRL_REPLY_MAX];
+	/* static, as the buffers below it: replies are written one at a
+	 * time, and an idle session then holds only the pages they used */
+	static char text[CTRL_REPLY_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -142,7 +142,8 @@ main(int argc, char **argv)
 	socklen_t llen = sizeof local, plen = sizeof peer;
 	int type = 0, one = 1, debug = 0, test = 0, hash = 0, opt;
 	socklen_t tlen = sizeof type;
-	struct session s;
+	/* static: zero already, and its pages are touched only as used */
+	static struct session s;
 	struct config *cfg;
 
 	while ((opt = getopt(argc, argv, "c:dtHVh")) != -1) {
@@ -183,7 +184,6 @@ main(int argc, char **argv)
 	 * stream, where the IAC filter removes it */
 	setsockopt(STDIN_FILENO, SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
 
-	memset(&s, 0, sizeof s);
 	s.ctrl.fd = STDIN_FILENO;
 	addr_string(&peer, s.peer_addr, sizeof s.peer_addr, &s.peer_port);
 	addr_string(&local, s.local_addr, sizeof s.local_addr, &s.local_port);

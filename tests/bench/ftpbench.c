@@ -66,55 +66,63 @@ pattern(unsigned char *b, size_t n, uint64_t off)
 	}
 }
 
-/* Position-dependent checksum over 8-byte words (fast enough not to be
- * what a transfer waits for): reordered or wrong bytes change it. Bytes
- * short of a word wait in carry, so chunk boundaries do not matter. */
+/* Position-dependent checksum over 32-byte blocks in four independent
+ * lanes (fast enough not to be what a transfer waits for: one lane ran
+ * at about 3 GB/s, below what a local transfer reaches): reordered or
+ * wrong bytes change it. Bytes short of a block wait in carry, so chunk
+ * boundaries do not matter. */
 struct sum {
-	uint64_t h, n;
-	unsigned char carry[8];
+	uint64_t h[4], n;
+	unsigned char carry[32];
 	unsigned ncarry;
 };
 
 static void
-sum_word(struct sum *s, uint64_t w)
+sum_block(struct sum *s, const unsigned char *b)
 {
-	s->h = (s->h ^ (w + s->n)) * 0x100000001b3ULL;
-	s->h ^= s->h >> 29;
-	s->n += 8;
+	for (int i = 0; i < 4; i++) {
+		uint64_t w;
+
+		memcpy(&w, b + 8 * i, 8);
+		s->h[i] = (s->h[i] ^ (w + s->n)) * 0x100000001b3ULL;
+		s->h[i] ^= s->h[i] >> 29;
+	}
+	s->n += 32;
 }
 
 static void
 sum_add(struct sum *s, const unsigned char *b, size_t n)
 {
-	uint64_t w;
-
-	while (s->ncarry > 0 && s->ncarry < 8 && n > 0) {
+	while (s->ncarry > 0 && s->ncarry < 32 && n > 0) {
 		s->carry[s->ncarry++] = *b++;
 		n--;
 	}
-	if (s->ncarry == 8) {
-		memcpy(&w, s->carry, 8);
-		sum_word(s, w);
+	if (s->ncarry == 32) {
+		sum_block(s, s->carry);
 		s->ncarry = 0;
 	}
-	for (; n >= 8; b += 8, n -= 8) {
-		memcpy(&w, b, 8);
-		sum_word(s, w);
+	for (; n >= 32; b += 32, n -= 32) {
+		sum_block(s, b);
 	}
 	memcpy(s->carry, b, n);
 	s->ncarry = (unsigned)n;
 }
 
-/* the value: the words, then what is left, then the length */
+/* the value: the blocks, then what is left, then the length */
 static uint64_t
 sum_end(struct sum *s)
 {
-	uint64_t w = 0, total = s->n + s->ncarry;
+	unsigned char last[32] = { 0 };
+	uint64_t total = s->n + s->ncarry, h = total;
 
-	memcpy(&w, s->carry, s->ncarry);
-	sum_word(s, w ^ total);
+	memcpy(last, s->carry, s->ncarry);
+	sum_block(s, last);
+	for (int i = 0; i < 4; i++) {
+		h = (h ^ s->h[i]) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
 	s->n = total;
-	return s->h;
+	return h;
 }
 
 struct conn {
@@ -216,7 +224,7 @@ retr(struct conn *c, int port, const char *path, uint64_t size, uint64_t want)
 {
 	static __thread unsigned char *buf;
 	char line[1100];
-	struct sum s = { .h = 0xcbf29ce484222325ULL };
+	struct sum s = { .h = { 0xcbf29ce484222325ULL, 1, 2, 3 } };
 	uint64_t got;
 	ssize_t n;
 	int d = epsv(c, port);
@@ -361,13 +369,19 @@ run_retr(int port, const char *path, uint64_t size, uint64_t sum, int par)
 static int
 run_stor(int port, const char *path, uint64_t size)
 {
-	unsigned char *buf = malloc(BUF);
+	/* the whole upload is made before the clock starts: making it as it
+	 * goes ran at 1.2 GB/s, slower than the servers take it */
+	unsigned char *data = malloc(size > 0 ? (size_t)size : 1);
 	char line[1100];
 	struct conn c;
 	uint64_t off = 0;
 	double start;
 	int d;
 
+	if (data == NULL) {
+		die("malloc");
+	}
+	pattern(data, (size_t)size, 0);
 	if (login(&c, port) != 0 || (d = epsv(&c, port)) < 0) {
 		return 1;
 	}
@@ -379,8 +393,7 @@ run_stor(int port, const char *path, uint64_t size)
 	while (off < size) {
 		size_t n = size - off < BUF ? (size_t)(size - off) : BUF;
 
-		pattern(buf, n, off);
-		if (write(d, buf, n) != (ssize_t)n) {
+		if (write(d, data + off, n) != (ssize_t)n) {
 			die("write");
 		}
 		off += n;
@@ -391,6 +404,7 @@ run_stor(int port, const char *path, uint64_t size)
 	}
 	printf("bytes %llu seconds %.3f\n", (unsigned long long)size, now() - start);
 	hangup(&c);
+	free(data);
 	return 0;
 }
 
@@ -417,7 +431,7 @@ static int
 file_sum(const char *file)
 {
 	unsigned char *buf = malloc(BUF);
-	struct sum s = { .h = 0xcbf29ce484222325ULL };
+	struct sum s = { .h = { 0xcbf29ce484222325ULL, 1, 2, 3 } };
 	int fd = open(file, O_RDONLY);
 	uint64_t h;
 	ssize_t n;

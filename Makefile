@@ -123,8 +123,13 @@ install: $(BIN)
 	sed 's|/usr/local/sbin|$(SBINDIR)|g' units/cellftpd@.service \
 		> $(DESTDIR)$(UNITDIR)/cellftpd@.service
 	install -m 644 units/cellftpd.socket $(DESTDIR)$(UNITDIR)/cellftpd.socket
+	sed 's|/usr/local/sbin|$(SBINDIR)|g' units/cellftps@.service \
+		> $(DESTDIR)$(UNITDIR)/cellftps@.service
+	install -m 644 units/cellftps.socket $(DESTDIR)$(UNITDIR)/cellftps.socket
 	sed 's|/usr/local/sbin|$(SBINDIR)|g' xinetd/cellftpd \
 		> $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftpd
+	sed 's|/usr/local/sbin|$(SBINDIR)|g' xinetd/cellftps \
+		> $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps
 	test -e $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf || \
 		install -m 600 conf/cellftpd.conf $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf
 
@@ -135,7 +140,10 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man5/cellftpd.conf.5 \
 		$(DESTDIR)$(UNITDIR)/cellftpd.socket \
 		$(DESTDIR)$(UNITDIR)/cellftpd@.service \
-		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftpd
+		$(DESTDIR)$(UNITDIR)/cellftps.socket \
+		$(DESTDIR)$(UNITDIR)/cellftps@.service \
+		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftpd \
+		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps
 
 clean:
 	rm -rf build build-san build-fuzz cellftpd

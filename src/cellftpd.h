@@ -34,6 +34,9 @@ enum {
 enum write_mode { WRITE_NO = 0, WRITE_YES, WRITE_UPLOAD };
 enum symlinks_mode { SYMLINKS_CONTAIN = 0, SYMLINKS_FOLLOW };
 enum log_mode { LOGTO_AUTO = 0, LOGTO_SYSLOG, LOGTO_JOURNAL, LOGTO_STDERR };
+enum tls_mode { TLS_OFF = 0, TLS_EXPLICIT, TLS_IMPLICIT };
+enum tls_version { TLSV_12 = 0, TLSV_13 };
+enum tls_require { REQ_NO = 0, REQ_LOGIN, REQ_ALL };
 
 struct wordlist {
 	char	**v;
@@ -67,6 +70,8 @@ struct user_conf {
 	unsigned  umask;
 	int	  umask_set;
 	int	  symlinks;		/* enum symlinks_mode */
+	int	  require_tls;		/* enum tls_require */
+	int	  require_tls_set;
 	int	  line;			/* of the section header */
 	int	  key_line[16];		/* line of each key, by table index */
 };
@@ -93,7 +98,15 @@ struct server_conf {
 	unsigned  max_sessions;
 	unsigned  max_sessions_per_ip;
 	char	 *unprivileged_user;
-	int	  key_line[32];
+	int	  tls;			/* enum tls_mode */
+	char	 *tls_certificate;
+	char	 *tls_key;
+	int	  tls_min_version;	/* enum tls_version */
+	char	 *tls_ciphers;
+	char	 *tls_ciphersuites;
+	int	  require_tls;		/* enum tls_require */
+	int	  require_tls_set;
+	int	  key_line[40];
 };
 
 struct config {
@@ -109,7 +122,7 @@ struct config {
 	size_t	  nerrors;
 };
 
-enum { CONF_CHECK_FILE = 1, CONF_CHECK_FS = 2 };
+enum { CONF_CHECK_FILE = 1, CONF_CHECK_FS = 2, CONF_CHECK_TLS = 4 };
 
 /* Parse text (name used in messages). checks: CONF_CHECK_* flags. */
 struct config *config_parse(const char *name, const char *text, int checks);
@@ -157,6 +170,7 @@ int log_debugging(void);
 
 struct ctrl {
 	int	  fd;
+	void	 *tls;			/* SSL of the control connection, or NULL */
 	char	  buf[CTRL_LINE_MAX];	/* bytes read, not yet returned */
 	size_t	  len;
 	size_t	  pos;			/* start of unconsumed bytes */
@@ -246,6 +260,31 @@ int priv_separated(void);
 enum auth_result priv_login(const char *user, const char *pass);
 void priv_handover(const struct session *) __attribute__((noreturn));
 
+/* ---- tls.c ---- */
+
+/* -t: load the certificate and key as the server would; -1 with err
+ * set when they cannot serve. *days_left is >= 0 when it ends soon. */
+int tls_check(const struct server_conf *, char *err, size_t size, int *days_left);
+/* The pre-login process, still root: load libssl, the certificate, the key. */
+int tls_setup(const struct config *);
+/* The handshake on the control connection; -1 (logged) ends the session. */
+int tls_start(struct session *);
+void tls_end(struct session *);
+ssize_t tls_read(void *ssl, void *buf, size_t len);
+ssize_t tls_write(void *ssl, const void *buf, size_t len);
+int tls_pending(void *ssl);
+/* After a login: the pre-login process relays until the session ends. */
+void tls_relay(struct session *, int plain, int chan) __attribute__((noreturn));
+int tls_handover_fd(int chan, const struct session *, int fd);
+int tls_receive_fd(int chan);
+/* The session: have the relay protect a data connection (PROT P); *dfd
+ * becomes the plaintext side. tls_data_end: 0 when it ended with a
+ * clean close_notify, -1 when not. */
+int tls_data_wrap(struct session *, int *dfd);
+int tls_data_end(struct session *);
+/* The require_tls that applies to a user name (NULL: the server's). */
+int tls_required(const struct config *, const char *user);
+
 /* ---- slots.c ---- */
 
 /* max_sessions and max_sessions_per_ip: -1 (logged) when full. */
@@ -304,6 +343,13 @@ struct session {
 	int	  ctrl_held;		/* the control buffer is full until then */
 	int	  ctrl_eof;		/* the client closed the control connection */
 	unsigned  mlst_facts;		/* OPTS MLST selection (list.c) */
+	/* FTPS (tls.c): in the session, TLS is the relay's business */
+	int	  tls_on;		/* the control connection is protected */
+	char	  tls_version[16];	/* with what: "TLSv1.3" */
+	int	  pbsz;			/* PBSZ was given */
+	int	  prot_p;		/* PROT P: data connections are protected */
+	int	  tls_chan;		/* to the relay, -1 when none */
+	int	  data_wrapped;		/* the open data connection goes through it */
 	/* directories whose message_file was shown */
 	char	 *shown[MESSAGE_DIRS_MAX];
 	size_t	  nshown;
@@ -357,6 +403,8 @@ void cmd_port(struct session *, char *);
 void cmd_eprt(struct session *, char *);
 /* The data connection for a transfer (non-blocking), or -1 after 425. */
 int data_connect(struct session *);
+int data_protect(struct session *, int *dfd);
+int data_close(struct session *, int dfd);
 void data_reset(struct session *);
 /* At login, before the sandbox: choose (and resolve) the PASV address. */
 void data_prepare(struct session *);

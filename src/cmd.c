@@ -41,6 +41,9 @@ static void cmd_syst(struct session *, char *);
 static void cmd_help(struct session *, char *);
 static void cmd_stat(struct session *, char *);
 static void cmd_feat(struct session *, char *);
+static void cmd_pbsz(struct session *, char *);
+static void cmd_prot(struct session *, char *);
+static void cmd_ccc(struct session *, char *);
 static void cmd_opts(struct session *, char *);
 static void cmd_host(struct session *, char *);
 static void cmd_type(struct session *, char *);
@@ -54,7 +57,8 @@ static const struct command commands[] = {
 	{ "ACCT", ARG_REQ | LOGIN,	cmd_acct, NULL },
 	{ "ALLO", ARG_REQ | LOGIN,	cmd_allo, NULL },
 	{ "APPE", ARG_REQ | LOGIN | WRITE, cmd_appe, NULL },
-	{ "AUTH", ARG_REQ,		cmd_auth, NULL },
+	{ "AUTH", ARG_REQ,		cmd_auth, "AUTH TLS" },
+	{ "CCC",  ARG_NONE,		cmd_ccc, NULL },
 	{ "CDUP", ARG_NONE | LOGIN,	cmd_cdup, NULL },
 	{ "CWD",  LOGIN,		cmd_cwd, NULL },
 	{ "DELE", ARG_REQ | LOGIN | WRITE, cmd_dele, NULL },
@@ -75,7 +79,9 @@ static const struct command commands[] = {
 	{ "OPTS", ARG_REQ | LOGIN,	cmd_opts, "UTF8" },
 	{ "PASS", 0,			cmd_pass, NULL },
 	{ "PASV", ARG_NONE | LOGIN,	cmd_pasv, NULL },
+	{ "PBSZ", ARG_REQ,		cmd_pbsz, "PBSZ" },
 	{ "PORT", ARG_REQ | LOGIN,	cmd_port, NULL },
+	{ "PROT", ARG_REQ,		cmd_prot, "PROT" },
 	{ "PWD",  ARG_NONE | LOGIN,	cmd_pwd, NULL },
 	{ "QUIT", 0,			cmd_quit, NULL },
 	{ "REIN", ARG_NONE | LOGIN,	cmd_rein, NULL },
@@ -289,6 +295,12 @@ cmd_user(struct session *s, char *arg)
 		reply(s, 501, "User name too long");
 		return;
 	}
+	if (!s->tls_on && tls_required(s->cfg, arg) != REQ_NO) {
+		/* before the password is sent in the clear */
+		s->have_user = 0;
+		reply(s, 530, "This server needs TLS: use AUTH TLS before USER");
+		return;
+	}
 	strcpy(s->user, arg);
 	s->have_user = 1;
 	if (auth_is_anonymous(s->cfg, arg)) {
@@ -414,8 +426,9 @@ finish_login(struct session *s)
 	s->logged_in = 1;
 	s->have_user = 0;
 	log_set_user(s->acct.login);
-	log_event("login", NULL, -1, "logged in as system user %s, root %s",
-	    s->acct.change_identity ? s->acct.sysname : "(unchanged)", s->acct.root);
+	log_event("login", NULL, -1, "logged in as system user %s, root %s%s%s",
+	    s->acct.change_identity ? s->acct.sysname : "(unchanged)", s->acct.root,
+	    s->tls_on ? ", tls=" : "", s->tls_on ? s->tls_version : "");
 	if (s->cfg->srv.welcome_file != NULL) {
 		char vpath[VPATH_MAX], *msg = NULL;
 
@@ -578,6 +591,12 @@ cmd_feat(struct session *s, char *arg)
 	(void)arg;
 	len = (size_t)snprintf(text, sizeof text, "Features:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++) {
+		int tls_cmd = commands[i].fn == cmd_auth || commands[i].fn == cmd_pbsz ||
+		    commands[i].fn == cmd_prot;
+
+		if (tls_cmd && s->cfg->srv.tls == TLS_OFF) {
+			continue;
+		}
 		if (commands[i].feat != NULL) {
 			len += (size_t)snprintf(text + len, sizeof text - len, " %s\n",
 			    commands[i].feat);
@@ -675,6 +694,74 @@ cmd_allo(struct session *s, char *arg)
 static void
 cmd_auth(struct session *s, char *arg)
 {
+	if (s->cfg->srv.tls == TLS_OFF) {
+		reply(s, 502, "TLS is not available on this server");
+		return;
+	}
+	if (strcasecmp(arg, "TLS") != 0 && strcasecmp(arg, "SSL") != 0 &&
+	    strcasecmp(arg, "TLS-C") != 0) {
+		reply(s, 504, "AUTH %s is not supported; use AUTH TLS", arg);
+		return;
+	}
+	if (s->tls_on) {
+		reply(s, 503, "TLS is already on");
+		return;
+	}
+	if (s->logged_in) {
+		reply(s, 503, "AUTH TLS must come before login");
+		return;
+	}
+	reply(s, 234, "AUTH TLS successful, start the TLS handshake");
+	/* what was sent behind AUTH in the clear is never executed */
+	s->ctrl.pos = s->ctrl.len = 0;
+	s->ctrl.telnet = 0;
+	s->ctrl.discard = 0;
+	s->have_user = 0;
+	s->pbsz = s->prot_p = 0;
+	if (tls_start(s) != 0) {
+		exit(EXIT_OK);		/* logged */
+	}
+}
+
+static void
+cmd_pbsz(struct session *s, char *arg)
+{
 	(void)arg;
-	reply(s, 502, "TLS is not available on this server");
+	if (!s->tls_on) {
+		reply(s, 503, "PBSZ needs AUTH TLS first");
+		return;
+	}
+	s->pbsz = 1;
+	reply(s, 200, "PBSZ=0");
+}
+
+static void
+cmd_prot(struct session *s, char *arg)
+{
+	const char *user = s->logged_in ? s->acct.login : s->have_user ? s->user : NULL;
+
+	if (!s->tls_on || !s->pbsz) {
+		reply(s, 503, "PROT needs AUTH TLS and PBSZ first");
+	} else if (strcasecmp(arg, "P") == 0) {
+		s->prot_p = 1;
+		reply(s, 200, "PROT now Private");
+	} else if (strcasecmp(arg, "C") == 0) {
+		if (tls_required(s->cfg, user) == REQ_ALL) {
+			reply(s, 534, "PROT C refused: data connections must be protected");
+			return;
+		}
+		s->prot_p = 0;
+		reply(s, 200, "PROT now Clear");
+	} else if (strcasecmp(arg, "S") == 0 || strcasecmp(arg, "E") == 0) {
+		reply(s, 536, "PROT %s is not supported; use P or C", arg);
+	} else {
+		reply(s, 504, "PROT %s is not a protection level", arg);
+	}
+}
+
+static void
+cmd_ccc(struct session *s, char *arg)
+{
+	(void)arg;
+	reply(s, 534, "CCC refused: the control connection stays protected");
 }

@@ -37,6 +37,9 @@ struct key {
 static const char *const log_choices[] = { "auto", "syslog", "journal", "stderr", NULL };
 static const char *const write_choices[] = { "no", "yes", "upload", NULL };
 static const char *const symlink_choices[] = { "contain", "follow", NULL };
+static const char *const tls_choices[] = { "off", "explicit", "implicit", NULL };
+static const char *const tlsver_choices[] = { "1.2", "1.3", NULL };
+static const char *const require_choices[] = { "no", "login", "all", NULL };
 
 #define S(f) offsetof(struct server_conf, f)
 static const struct key server_keys[] = {
@@ -61,13 +64,20 @@ static const struct key server_keys[] = {
 	{ "max_sessions",	K_UINT,	 S(max_sessions),	0, SESSIONS_MAX, NULL },
 	{ "max_sessions_per_ip", K_UINT, S(max_sessions_per_ip), 0, SESSIONS_MAX, NULL },
 	{ "unprivileged_user",	K_STR,	 S(unprivileged_user),	0, 0, NULL },
+	{ "tls",		K_ENUM,	 S(tls),		0, 0, tls_choices },
+	{ "tls_certificate",	K_STR,	 S(tls_certificate),	0, 0, NULL },
+	{ "tls_key",		K_STR,	 S(tls_key),		0, 0, NULL },
+	{ "tls_min_version",	K_ENUM,	 S(tls_min_version),	0, 0, tlsver_choices },
+	{ "tls_ciphers",	K_STR,	 S(tls_ciphers),	0, 0, NULL },
+	{ "tls_ciphersuites",	K_STR,	 S(tls_ciphersuites),	0, 0, NULL },
+	{ "require_tls",	K_ENUM,	 S(require_tls),	0, 0, require_choices },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 #undef S
 
 #define U(f) offsetof(struct user_conf, f)
 enum { UK_HASH, UK_SALT, UK_PASSWORD, UK_SYSLOGIN, UK_SYSUSER, UK_ROOT, UK_HOME,
-	UK_WRITE, UK_UMASK, UK_SYMLINKS };
+	UK_WRITE, UK_UMASK, UK_SYMLINKS, UK_REQTLS };
 static const struct key user_keys[] = {
 	[UK_HASH]     = { "password_hash",	K_SECRET, U(password_hash),	0, 0, NULL },
 	[UK_SALT]     = { "password_salt",	K_SECRET, U(password_salt),	0, 0, NULL },
@@ -79,6 +89,7 @@ static const struct key user_keys[] = {
 	[UK_WRITE]    = { "allow_write",	K_ENUM,	 U(allow_write),	0, 0, write_choices },
 	[UK_UMASK]    = { "umask",		K_OCTAL, U(umask),		0, 0777, NULL },
 	[UK_SYMLINKS] = { "symlinks",		K_ENUM,	 U(symlinks),		0, 0, symlink_choices },
+	[UK_REQTLS]   = { "require_tls",	K_ENUM,	 U(require_tls),	0, 0, require_choices },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 #undef U
@@ -461,6 +472,13 @@ badrange:
 		for (int i = 0; k->choices[i] != NULL; i++) {
 			if (strcasecmp(v, k->choices[i]) == 0) {
 				*(int *)field = i;
+				if (k->choices == require_choices) {	/* else a default */
+					if (base == &cfg->srv) {
+						cfg->srv.require_tls_set = 1;
+					} else {
+						((struct user_conf *)base)->require_tls_set = 1;
+					}
+				}
 				return;
 			}
 		}
@@ -786,6 +804,26 @@ defaults(struct config *cfg)
 	s->atomic_uploads = 1;
 	s->log = LOGTO_AUTO;
 	s->unprivileged_user = xstrdup("nobody");
+	s->tls_ciphers = xstrdup("ECDHE+AESGCM:ECDHE+CHACHA20");
+	s->tls_ciphersuites = xstrdup("TLS_AES_256_GCM_SHA384:"
+	    "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256");
+}
+
+int
+tls_required(const struct config *cfg, const char *user)
+{
+	const struct user_conf *u = NULL;
+
+	if (cfg->srv.tls == TLS_OFF) {
+		return REQ_NO;
+	}
+	if (user != NULL) {
+		u = config_user(cfg, auth_is_anonymous(cfg, user) ? "anonymous" : user);
+	}
+	if (u != NULL && u->require_tls_set) {
+		return u->require_tls;
+	}
+	return cfg->srv.require_tls_set ? cfg->srv.require_tls : REQ_ALL;
 }
 
 /* Relative paths in the file are relative to the file's directory. */
@@ -904,6 +942,53 @@ check_user(struct config *cfg, struct user_conf *u, int checks)
 }
 
 static void
+check_tls(struct config *cfg, int checks)
+{
+	struct server_conf *s = &cfg->srv;
+	const int *kl = s->key_line;
+	int tls_line = kl[find_key(server_keys, "tls")];
+	int cert_line = kl[find_key(server_keys, "tls_certificate")];
+	int key_line = kl[find_key(server_keys, "tls_key")];
+	char err[600];
+	int days;
+	struct stat st;
+
+	if (s->tls == TLS_OFF) {
+		if (s->require_tls_set) {
+			problem(cfg, kl[find_key(server_keys, "require_tls")], 0,
+			    "require_tls needs tls = explicit or implicit");
+		}
+		for (size_t i = 0; i < cfg->nusers; i++) {
+			if (cfg->users[i].require_tls_set) {
+				problem(cfg, cfg->users[i].key_line[UK_REQTLS], 0,
+				    "require_tls needs tls = explicit or implicit");
+			}
+		}
+		return;
+	}
+	if (s->tls_certificate == NULL) {
+		problem(cfg, tls_line, 0, "tls = %s needs tls_certificate",
+		    tls_choices[s->tls]);
+		return;
+	}
+	if (!(checks & CONF_CHECK_TLS)) {
+		return;		/* the pre-login process loads them */
+	}
+	if (tls_check(s, err, sizeof err, &days) != 0) {
+		problem(cfg, strstr(err, "tls_key") == err && key_line != 0 ? key_line :
+		    cert_line, 0, "%s", err);
+	} else if (days >= 0) {
+		problem(cfg, cert_line, 1, "tls_certificate '%s' expires within %d days",
+		    s->tls_certificate, days);
+	}
+	if (stat(s->tls_key, &st) == 0 && (st.st_mode & 077) != 0) {
+		problem(cfg, key_line ? key_line : cert_line, 1,
+		    "tls_key '%s' can be read by others than its owner (mode %03o)",
+		    s->tls_key, st.st_mode & 0777);
+	}
+}
+
+static void
 check_server(struct config *cfg, int checks)
 {
 	struct server_conf *s = &cfg->srv;
@@ -947,6 +1032,12 @@ check_server(struct config *cfg, int checks)
 			    "anonymous_names", name);
 		}
 	}
+	absolutize(cfg, &s->tls_certificate);
+	absolutize(cfg, &s->tls_key);
+	if (s->tls_key == NULL && s->tls_certificate != NULL) {
+		s->tls_key = xstrdup(s->tls_certificate);
+	}
+	check_tls(cfg, checks);
 	if (s->restricted_users.n > 0 && !s->all_users) {
 		problem(cfg, kl[find_key(server_keys, "restricted_users")], 1,
 		    "restricted_users has no effect without all_users = yes");
@@ -1120,6 +1211,10 @@ config_free(struct config *cfg)
 	free(cfg->srv.message_file);
 	free(cfg->srv.xferlog);
 	free(cfg->srv.unprivileged_user);
+	free(cfg->srv.tls_certificate);
+	free(cfg->srv.tls_key);
+	free(cfg->srv.tls_ciphers);
+	free(cfg->srv.tls_ciphersuites);
 	free(cfg->path);
 	free(cfg);
 	vault_clear();

@@ -231,6 +231,10 @@ convert_retr(struct session *s, const char *vpath, long long rest)
 	clock_gettime(CLOCK_MONOTONIC, &s->xfer_start);
 	reply(s, 150, "Opening BINARY mode data connection for %s (converted from %s)",
 	    vpath, base_path);
+	if (data_protect(s, &o.dfd) != 0) {
+		close(pdir);
+		return 1;
+	}
 	a = p_archive_write_new();
 	e = p_archive_entry_new();
 	switch (forms[f].form) {

@@ -100,7 +100,8 @@ ctrl_fill(struct ctrl *c)
 		c->len = 0;
 	}
 	do {
-		n = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+		n = c->tls != NULL ? tls_read(c->tls, c->buf + c->len, sizeof c->buf - c->len) :
+		    read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EAGAIN) {
 		return 0;
@@ -166,7 +167,9 @@ ctrl_read_line(struct ctrl *c, char *line, size_t size)
 		if (nl != NULL) {
 			return take_line(c, nl, line, size);
 		}
-		rc = poll(&pfd, 1, (int)c->idle_timeout * 1000);
+		/* TLS may hold bytes it has read already: no wait for them */
+		rc = c->tls != NULL && tls_pending(c->tls) ? 1 :
+		    poll(&pfd, 1, (int)c->idle_timeout * 1000);
 		if (rc == 0) {
 			return CTRL_TIMEOUT;
 		}
@@ -230,7 +233,8 @@ void
 ctrl_write(struct session *s, const char *buf, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(s->ctrl.fd, buf, len);
+		ssize_t n = s->ctrl.tls != NULL ? tls_write(s->ctrl.tls, buf, len) :
+		    write(s->ctrl.fd, buf, len);
 
 		if (n < 0 && errno == EINTR) {
 			continue;

@@ -486,6 +486,11 @@ data_connect(struct session *s)
 {
 	int fd = -1;
 
+	if (!s->prot_p && tls_required(s->cfg, s->acct.login) == REQ_ALL) {
+		data_reset(s);
+		reply(s, 521, "Data connections must be protected (PROT P)");
+		return -1;
+	}
 	if (s->pasv_fd >= 0) {
 		fd = accept_peer(s);
 	} else if (s->have_port) {
@@ -499,4 +504,37 @@ data_connect(struct session *s)
 		reply(s, 425, "Cannot open data connection");
 	}
 	return fd;
+}
+
+/* After the 150: under PROT P the relay makes the TLS handshake, and
+ * *dfd becomes its plaintext side. -1 (answered, *dfd closed) when the
+ * client did not resume the control connection's session. */
+int
+data_protect(struct session *s, int *dfd)
+{
+	if (!s->prot_p) {
+		return 0;
+	}
+	if (tls_data_wrap(s, dfd) != 0) {
+		if (*dfd >= 0) {
+			close(*dfd);
+			*dfd = -1;
+		}
+		s->ctrl_held = 0;
+		reply(s, 522, "Data connection must resume the control connection's "
+		    "TLS session");
+		return -1;
+	}
+	return 0;
+}
+
+/* Close a data connection; -1 when a protected one did not end with a
+ * clean TLS close_notify (a truncated upload, a failed download). */
+int
+data_close(struct session *s, int dfd)
+{
+	if (dfd >= 0) {
+		close(dfd);
+	}
+	return tls_data_end(s);
 }

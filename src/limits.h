@@ -57,4 +57,7 @@
 #define VPATH_MAX		4096	/* bytes in a client-visible path (PATH_MAX) */
 #define NAME_BYTES_MAX		255	/* bytes in one path component (NAME_MAX) */
 
+/* TLS */
+#define TLS_EXPIRY_WARN_DAYS	30	/* -t warns when the certificate ends sooner */
+
 #endif

@@ -580,10 +580,15 @@ list_data(struct session *s, char *arg, enum kind kind)
 		reply(s, 451, "Out of memory");
 		return;
 	}
-	k->s = s;
-	k->fd = dfd;
 	s->xfer_bytes = 0;
 	reply(s, 150, "Here comes the listing of %s", l.dir);
+	if (data_protect(s, &dfd) != 0) {
+		free(k);
+		listing_free(&l);
+		return;
+	}
+	k->s = s;
+	k->fd = dfd;
 	if (kind == K_MLSD) {
 		struct stat up;
 		const char *base;
@@ -599,7 +604,9 @@ list_data(struct session *s, char *arg, enum kind kind)
 	}
 	emit(s, k, &l, kind);
 	flush(k);
-	close(dfd);
+	if (data_close(s, dfd) != 0 && k->err == 0) {
+		k->err = XR_LOST;
+	}
 	s->ctrl_held = 0;
 	if (k->err == 0) {
 		reply(s, 226, "Listing sent (%zu entr%s)", l.n, l.n == 1 ? "y" : "ies");

@@ -24,8 +24,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cellftpd [-c FILE] [-d] [-t] [-H] [-V] [-h]\n"
+	    "usage: cellftpd [-c FILE] [-d] [-i] [-t] [-H] [-V] [-h]\n"
 	    "  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -i       implicit FTPS (port 990): TLS from the first byte\n"
 	    "  -t       check the configuration and exit (0 usable, 1 not)\n"
 	    "  -d       debug: log the whole control dialogue (passwords masked)\n"
 	    "  -H       read a password on standard input, print its yescrypt hash\n"
@@ -38,7 +39,8 @@ usage(FILE *f)
 static int
 check_config(const char *path)
 {
-	struct config *cfg = config_load(path, CONF_CHECK_FILE | CONF_CHECK_FS);
+	struct config *cfg = config_load(path, CONF_CHECK_FILE | CONF_CHECK_FS |
+	    CONF_CHECK_TLS);
 	size_t warnings = cfg->nproblems - (cfg->nerrors < cfg->nproblems ?
 	    cfg->nerrors : cfg->nproblems);
 	int rc = cfg->nerrors > 0 ? EXIT_CONFIG : EXIT_OK;
@@ -140,16 +142,17 @@ main(int argc, char **argv)
 	const char *conf = DEFAULT_CONFIG;
 	struct sockaddr_storage local, peer;
 	socklen_t llen = sizeof local, plen = sizeof peer;
-	int type = 0, one = 1, debug = 0, test = 0, hash = 0, opt;
+	int type = 0, one = 1, debug = 0, test = 0, hash = 0, implicit = 0, opt;
 	socklen_t tlen = sizeof type;
 	/* static: zero already, and its pages are touched only as used */
 	static struct session s;
 	struct config *cfg;
 
-	while ((opt = getopt(argc, argv, "c:dtHVh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:ditHVh")) != -1) {
 		switch (opt) {
 		case 'c': conf = optarg; break;
 		case 'd': debug = 1; break;
+		case 'i': implicit = 1; break;
 		case 't': test = 1; break;
 		case 'H': hash = 1; break;
 		case 'V': printf("cellftpd %s\n", CELLFTPD_VERSION); return EXIT_OK;
@@ -191,6 +194,7 @@ main(int argc, char **argv)
 	s.local_sa = local;
 	s.peer_sa = peer;
 	s.pasv_fd = -1;
+	s.tls_chan = -1;
 	s.mlst_facts = mlst_default_facts();
 
 	cfg = config_load(conf, CONF_CHECK_FILE | CONF_CHECK_FS);
@@ -203,6 +207,13 @@ main(int argc, char **argv)
 		reply(&s, 421, "Service not available: configuration error "
 		    "(see the server log)");
 		return EXIT_CONFIG;
+	}
+	if (implicit) {
+		cfg->srv.tls = TLS_IMPLICIT;
+		if (cfg->srv.tls_certificate == NULL) {
+			log_msg(LOG_ERR, "-i (implicit FTPS) needs tls_certificate");
+			return EXIT_CONFIG;
+		}
 	}
 	s.cfg = cfg;
 	s.ctrl.idle_timeout = cfg->srv.idle_timeout;
@@ -219,10 +230,13 @@ main(int argc, char **argv)
 		reply(&s, 421, "Too many sessions; try again later");
 		return EXIT_OK;
 	}
-	reply(&s, 220, "%s", cfg->srv.banner);
+	if (cfg->srv.tls != TLS_IMPLICIT) {
+		reply(&s, 220, "%s", cfg->srv.banner);	/* else after the handshake */
+	}
 	switch (priv_start(&s, cfg)) {
 	case 0:		/* the pre-login process, or not started as root */
 		session_run(&s);
+		tls_end(&s);
 		break;
 	case 1:		/* the privileged parent, after a login */
 		finish_login(&s);

@@ -54,6 +54,10 @@ struct priv_hand {
 	int32_t	 discard;
 	int32_t	 type_ascii;
 	int32_t	 utf8;
+	int32_t	 tls;			/* the child stays, as the TLS relay */
+	int32_t	 pbsz;
+	int32_t	 prot_p;
+	char	 tls_version[16];
 	char	 buf[CTRL_LINE_MAX];
 };
 
@@ -166,6 +170,22 @@ priv_handover(const struct session *s)
 	h.discard = c->discard;
 	h.type_ascii = s->type_ascii;
 	h.utf8 = s->utf8;
+	h.tls = s->ctrl.tls != NULL;
+	h.pbsz = s->pbsz;
+	h.prot_p = s->prot_p;
+	memcpy(h.tls_version, s->tls_version, sizeof h.tls_version);
+	if (h.tls) {
+		/* the TLS state cannot move: this process relays plaintext */
+		int sp[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0 ||
+		    send_msg(priv_fd, &h, sizeof h) != 0 ||
+		    tls_handover_fd(priv_fd, s, sp[0]) != 0) {
+			_exit(EXIT_FAILURE_);
+		}
+		close(sp[0]);
+		tls_relay((struct session *)s, sp[1], priv_fd);
+	}
 	send_msg(priv_fd, &h, sizeof h);
 	_exit(EXIT_OK);
 }
@@ -246,9 +266,28 @@ priv_monitor(struct session *s, int fd)
 		log_msg(LOG_ERR, "no hand-over from the pre-login process");
 		end(EXIT_FAILURE_);
 	}
-	waitpid(child, NULL, 0);
-	child = 0;
-	close(fd);
+	if (h.tls) {
+		/* the child stays as the TLS relay: the control connection is
+		 * now its plaintext side, and fd asks it for data connections */
+		int plain = tls_receive_fd(fd);
+
+		if (plain < 0 || dup2(plain, STDIN_FILENO) < 0) {
+			log_msg(LOG_ERR, "no control connection from the TLS relay");
+			end(EXIT_FAILURE_);
+		}
+		close(plain);
+		s->tls_on = 1;
+		s->pbsz = h.pbsz != 0;
+		s->prot_p = h.prot_p != 0;
+		memcpy(s->tls_version, h.tls_version, sizeof s->tls_version);
+		s->tls_version[sizeof s->tls_version - 1] = '\0';
+		s->tls_chan = fd;
+		child = 0;
+	} else {
+		waitpid(child, NULL, 0);
+		child = 0;
+		close(fd);
+	}
 	memcpy(s->ctrl.buf, h.buf, h.len);
 	s->ctrl.pos = 0;
 	s->ctrl.len = h.len;
@@ -265,7 +304,7 @@ priv_start(struct session *s, struct config *cfg)
 {
 	int sp[2];
 
-	if (geteuid() != 0) {
+	if (geteuid() != 0 && cfg->srv.tls == TLS_OFF) {
 		return 0;	/* nothing to separate */
 	}
 	umask(022);
@@ -281,7 +320,25 @@ priv_start(struct session *s, struct config *cfg)
 		slots_forget();
 		priv_fd = sp[1];
 		config_wipe_secrets(cfg);
-		become_unprivileged(cfg);
+		/* the key is read now, as root, by this process alone */
+		if (cfg->srv.tls != TLS_OFF && tls_setup(cfg) != 0) {
+			if (cfg->srv.tls != TLS_IMPLICIT) {
+				reply(s, 421, "Service not available: TLS is not "
+				    "set up (see the server log)");
+			}
+			_exit(EXIT_FAILURE_);
+		}
+		if (geteuid() == 0) {
+			become_unprivileged(cfg);
+		} else {
+			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		}
+		if (cfg->srv.tls == TLS_IMPLICIT) {
+			if (tls_start(s) != 0) {
+				_exit(EXIT_OK);		/* logged */
+			}
+			reply(s, 220, "%s", cfg->srv.banner);
+		}
 		return 0;
 	}
 	close(sp[1]);

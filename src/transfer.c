@@ -280,8 +280,8 @@ end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
 	const char *left = !upload ? "" : atomic ? "; nothing stored" :
 	    "; the file is incomplete";
 
-	if (dfd >= 0) {
-		close(dfd);
+	if (data_close(s, dfd) != 0 && r == XR_OK) {
+		r = XR_LOST;	/* no clean TLS end: the client cannot trust it */
 	}
 	s->ctrl_held = 0;
 	{
@@ -408,6 +408,10 @@ cmd_retr(struct session *s, char *arg)
 	clock_gettime(CLOCK_MONOTONIC, &s->xfer_start);
 	reply(s, 150, "Opening %s mode data connection for %s (%lld bytes)",
 	    s->type_ascii ? "ASCII" : "BINARY", vpath, (long long)st.st_size - rest);
+	if (data_protect(s, &dfd) != 0) {
+		close(fd);
+		return;
+	}
 	r = s->type_ascii ? send_ascii(s, fd, dfd, rest) : send_binary(s, fd, dfd, rest);
 	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno), 0, '_');
 	close(fd);
@@ -582,8 +586,18 @@ store(struct session *s, char *arg, enum store_kind kind)
 	} else {
 		reply(s, 150, "Ok to send data for %s", vpath);
 	}
+	if (data_protect(s, &dfd) != 0) {
+		goto cleanup;
+	}
 	r = receive(s, dfd, fd);
 	err = errno;
+	if (s->data_wrapped) {
+		/* an upload is whole only with the client's close_notify */
+		if (data_close(s, dfd) != 0 && r == XR_OK) {
+			r = XR_LOST;
+		}
+		dfd = -1;
+	}
 	if (close(fd) != 0 && r == XR_OK) {
 		err = errno;
 		r = err == ENOSPC || err == EDQUOT ? XR_NOSPACE : XR_LOCAL;

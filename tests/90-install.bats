@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # What an administrator installs: make install/uninstall, the systemd
-# units (verified, and their exact command line run), the xinetd entry
-# (run by the real xinetd).
+# units of FTP (port 21) and implicit FTPS (port 990), verified and their
+# exact command lines run, and the xinetd entries, run by the real xinetd.
 
 load helper
 
@@ -13,6 +13,33 @@ setup() {
 	chmod a+r "$ROOT/f.txt"
 }
 
+# A self-signed certificate for 127.0.0.1 in $CERT, its key (mode 0600,
+# as an administrator keeps it) in $KEY.
+make_cert() {
+	CERT="$BATS_TEST_TMPDIR/cert.pem"
+	KEY="$BATS_TEST_TMPDIR/key.pem"
+	(umask 077 && openssl req -x509 -newkey ec \
+		-pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=cellftpd test" -addext "subjectAltName=IP:127.0.0.1" \
+		-keyout "$KEY" -out "$CERT" 2>/dev/null)
+	chmod 644 "$CERT"
+}
+
+# One file for port 21 (explicit) and, with -i, port 990 (implicit), as
+# cellftpd.conf(5) shows it; anonymous must use TLS (require_tls = all).
+write_tls_conf() {	# write_tls_conf [server lines...]
+	make_cert
+	write_conf <<-EOF
+	[server]
+	tls = explicit
+	tls_certificate = $CERT
+	tls_key = $KEY
+	$(printf '%s\n' "$@")
+	[user anonymous]
+	root = $ROOT
+	EOF
+}
+
 @test "make install puts everything where Debian looks, and keeps a configuration" {
 	dest="$BATS_TEST_TMPDIR/dest"
 	run make -s -C "$REPO" install DESTDIR="$dest" PREFIX=/usr SYSCONFDIR=/etc
@@ -20,15 +47,25 @@ setup() {
 	run bash -c "cd '$dest' && find . -type f -printf '%p %m\n' | sort"
 	assert_output "./etc/cellftpd.conf 600
 ./etc/xinetd.d/cellftpd 644
+./etc/xinetd.d/cellftps 644
 ./usr/lib/systemd/system/cellftpd.socket 644
 ./usr/lib/systemd/system/cellftpd@.service 644
+./usr/lib/systemd/system/cellftps.socket 644
+./usr/lib/systemd/system/cellftps@.service 644
 ./usr/sbin/cellftpd 755
 ./usr/share/man/man5/cellftpd.conf.5 644
 ./usr/share/man/man8/cellftpd.8 644"
 	run grep '^ExecStart=' "$dest/usr/lib/systemd/system/cellftpd@.service"
 	assert_output "ExecStart=/usr/sbin/cellftpd -c /etc/cellftpd.conf"
+	run grep '^ExecStart=' "$dest/usr/lib/systemd/system/cellftps@.service"
+	assert_output "ExecStart=/usr/sbin/cellftpd -c /etc/cellftpd.conf -i"
 	run grep 'server[[:space:]]*=' "$dest/etc/xinetd.d/cellftpd"
 	assert_output --regexp 'server[[:space:]]+= /usr/sbin/cellftpd$'
+	run grep -E '^[[:space:]]*(service|server|server_args)[[:space:]]' \
+		"$dest/etc/xinetd.d/cellftps"
+	assert_output --regexp '^service ftps
+[[:space:]]+server[[:space:]]+= /usr/sbin/cellftpd
+[[:space:]]+server_args[[:space:]]+= -c /etc/cellftpd.conf -i$'
 	run "$dest/usr/sbin/cellftpd" -V
 	assert_output --regexp '^cellftpd [0-9.]+$'
 	# an edited configuration survives a second install
@@ -46,20 +83,53 @@ setup() {
 @test "the installed units pass systemd-analyze verify" {
 	dest="$BATS_TEST_TMPDIR/dest"
 	make -s -C "$REPO" install DESTDIR="$dest" PREFIX=/usr SYSCONFDIR=/etc
-	# the binary the unit names, where systemd-analyze looks for it
+	units="$dest/usr/lib/systemd/system"
+	# the binary the units name, where systemd-analyze looks for it
 	sed -i "s|^ExecStart=/usr/sbin/cellftpd|ExecStart=$dest/usr/sbin/cellftpd|" \
-		"$dest/usr/lib/systemd/system/cellftpd@.service"
+		"$units/cellftpd@.service" "$units/cellftps@.service"
 	run env MANPATH="$dest/usr/share/man" systemd-analyze verify \
-		"$dest/usr/lib/systemd/system/cellftpd.socket" \
-		"$dest/usr/lib/systemd/system/cellftpd@.service"
+		"$units/cellftpd.socket" "$units/cellftpd@.service"
+	assert_success
+	assert_output ""
+	run env MANPATH="$dest/usr/share/man" systemd-analyze verify \
+		"$units/cellftps.socket" "$units/cellftps@.service"
 	assert_success
 	assert_output ""
 	run grep -E '^(ListenStream|Accept)=' "$REPO/units/cellftpd.socket"
 	assert_output "ListenStream=21
 Accept=yes"
+	run grep -E '^(ListenStream|Accept)=' "$REPO/units/cellftps.socket"
+	assert_output "ListenStream=990
+Accept=yes"
 	run grep -E '^(StandardInput|StandardError)=' "$REPO/units/cellftpd@.service"
 	assert_output "StandardInput=socket
 StandardError=journal"
+}
+
+@test "the FTPS units have the limits and the sandbox of the FTP units" {
+	# every setting but the comments, Description= and ExecStart=
+	settings() {
+		grep -Ev '^(#|$|Description=|ExecStart=)' "$REPO/units/$1"
+	}
+	run diff <(settings cellftpd.socket) <(settings cellftps.socket)
+	assert_output "4c4
+< ListenStream=21
+---
+> ListenStream=990"
+	run diff <(settings cellftpd@.service) <(settings cellftps@.service)
+	assert_success
+	assert_output ""
+	# the xinetd entries: the same but for the service and the -i
+	run diff <(grep -v '^#' "$REPO/xinetd/cellftpd") \
+		<(grep -v '^#' "$REPO/xinetd/cellftps")
+	assert_output "1c1
+< service ftp
+---
+> service ftps
+9c9
+< 	server_args	= -c /etc/cellftpd.conf
+---
+> 	server_args	= -c /etc/cellftpd.conf -i"
 }
 
 @test "the service unit's exact command line serves a login and a download" {
@@ -76,6 +146,25 @@ StandardError=journal"
 	argv[0]=$CELLFTPD
 	launch "${argv[@]}"
 	run curl -sS "ftp://127.0.0.1:$PORT/f.txt"
+	assert_success
+	assert_output "served through the unit's command line"
+}
+
+@test "the FTPS unit's exact command line serves implicit TLS" {
+	cmd=$(sed -n 's/^ExecStart=//p' "$REPO/units/cellftps@.service")
+	write_tls_conf "log = stderr"
+	read -r -a argv <<<"${cmd//\/etc\/cellftpd.conf/$CONF}"
+	[ "${argv[0]}" = /usr/local/sbin/cellftpd ]
+	argv[0]=$CELLFTPD
+	launch "${argv[@]}"
+	# ftps://: TLS from the first byte, and PROT P for the download
+	run curl -sS --cacert "$CERT" "ftps://127.0.0.1:$PORT/f.txt"
+	assert_success
+	assert_output "served through the unit's command line"
+	# the same file without -i is explicit: AUTH TLS after a plain start
+	stop_server
+	start_server
+	run curl -sS --cacert "$CERT" --ssl-reqd "ftp://127.0.0.1:$PORT/f.txt"
 	assert_success
 	assert_output "served through the unit's command line"
 }
@@ -106,6 +195,33 @@ StandardError=journal"
 		sleep 0.05
 	done
 	run curl -sS --max-time 20 "ftp://127.0.0.1:$PORT/f.txt"
+	kill "$XINETD_PID"
+	wait "$XINETD_PID" || true
+	assert_success
+	assert_output "served through the unit's command line"
+	run cat "$BATS_TEST_TMPDIR/xinetd.msg"
+	assert_output --partial "Started working: 1 available service"
+	refute_output --partial "ERROR"
+}
+
+@test "the real xinetd runs the shipped FTPS entry: implicit TLS download" {
+	require_root
+	command -v xinetd
+	write_tls_conf "log = syslog" "passive_ports = 52000-52999"
+	PORT=$(free_port)
+	sed -e 's/^service ftps$/service cellftps-test/' \
+	    -e "s|/usr/local/sbin/cellftpd|$CELLFTPD|" \
+	    -e "s|-c /etc/cellftpd.conf|-c $CONF|" \
+	    -e "s|^{|{\n\ttype\t\t= UNLISTED\n\tport\t\t= $PORT\n\tbind\t\t= 127.0.0.1|" \
+	    "$REPO/xinetd/cellftps" >"$BATS_TEST_TMPDIR/xinetd.conf"
+	xinetd -dontfork -filelog "$BATS_TEST_TMPDIR/xinetd.msg" \
+		-f "$BATS_TEST_TMPDIR/xinetd.conf" &
+	XINETD_PID=$!
+	for _ in $(seq 100); do
+		ss -Hltn "sport = :$PORT" | grep -q LISTEN && break
+		sleep 0.05
+	done
+	run curl -sS --max-time 20 --cacert "$CERT" "ftps://127.0.0.1:$PORT/f.txt"
 	kill "$XINETD_PID"
 	wait "$XINETD_PID" || true
 	assert_success

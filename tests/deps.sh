@@ -7,7 +7,7 @@ set -eu
 build="gcc make pkg-config libinih-dev libcrypt-dev libmd-dev libsystemd-dev libssl-dev libseccomp-dev
        libarchive-dev"
 demo="systemd"
-tests="bats bats-support bats-assert curl lftp wget tnftp python3 iproute2 procps passwd
+tests="bats bats-support bats-assert curl lftp wget tnftp python3 openssl iproute2 procps passwd
        xinetd man-db mandoc
        clang libclang-rt-14-dev"
 

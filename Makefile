@@ -57,7 +57,7 @@ $(BUILD)/sanitize-options.o: tests/sanitize/options.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(UNIT): tests/unit/unit.c $(LIBOBJS)
-	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/unit.c $(LIBOBJS) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -iquote src $(ALL_LDFLAGS) -o $@ tests/unit/unit.c $(LIBOBJS) $(PKG_LIBS)
 
 # libFuzzer targets (clang): one per parser, seeds in tests/fuzz/corpus/.
 FUZZ_CC      ?= clang
@@ -65,7 +65,7 @@ FUZZ_TIME    ?= 600
 FUZZ_JOBS    ?= 2
 FUZZ_TARGETS  = ctrl path config glob addr
 FUZZ_BUILD    = build-fuzz
-FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) \
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -iquote src $(PKG_CFLAGS) \
                 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
                 -DCELLFTPD_NO_SECCOMP
 FUZZ_OBJS     = $(LIBOBJS:$(BUILD)/%.o=$(FUZZ_BUILD)/%.o)

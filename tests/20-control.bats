@@ -149,7 +149,7 @@ CLOSED"
 @test "HELP lists the commands; HELP CMD answers for one" {
 	run chat "HELP" "HELP cwd" "HELP BOGUS"
 	assert_line --index 1 "214-The following commands are recognized."
-	assert_line --regexp "^ ABOR ACCT ALLO APPE AUTH CDUP CWD"
+	assert_line --regexp "^ ABOR ACCT ALLO APPE AUTH CCC CDUP CWD"
 	assert_line "214 Help OK"
 	assert_line "214 CWD is understood"
 	assert_line "502 Unknown command BOGUS"

@@ -877,6 +877,95 @@ plain equal"
 	assert_line --index 2 "230 Login successful"
 }
 
+# ---- privilege separation ----
+
+# The session's processes, parent first: "PID UID" lines.
+session_tree() {
+	local top
+	top=$(sessions | head -1)
+	[ -n "$top" ] || return 1
+	echo "$top $(awk '/^Uid:/ {print $2}' "/proc/$top/status")"
+	local kid
+	for kid in $(pgrep -P "$top"); do
+		echo "$kid $(awk '/^Uid:/ {print $2}' "/proc/$kid/status")"
+	done
+}
+
+# key_in_memory PID KEYFILE: how many readable mappings of PID hold the
+# EC private key of KEYFILE, as big-endian bytes, as a little-endian
+# BIGNUM (OpenSSL's own form) or as the PEM text.
+key_in_memory() {
+	python3 - "$1" "$2" <<-'PY'
+	import re, subprocess, sys
+	pid, keyfile = sys.argv[1], sys.argv[2]
+	text = subprocess.run(["openssl", "pkey", "-in", keyfile, "-noout", "-text"],
+	                      capture_output=True, text=True, check=True).stdout
+	hexd = re.search(r"priv:\s*\n(.*?)\npub:", text, re.S).group(1)
+	priv = bytes.fromhex(re.sub(r"[\s:]", "", hexd)).lstrip(b"\0").rjust(32, b"\0")
+	pem = [l for l in open(keyfile).read().splitlines() if l and not l.startswith("-----")]
+	needles = [priv, priv[::-1], pem[0].encode()]
+	found = 0
+	with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+	    for line in maps:
+	        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (r)", line)
+	        if not m or "[vvar]" in line or "[vsyscall]" in line:
+	            continue
+	        start, end = int(m.group(1), 16), int(m.group(2), 16)
+	        try:
+	            mem.seek(start)
+	            chunk = mem.read(end - start)
+	        except OSError:
+	            continue
+	        found += any(n in chunk for n in needles)
+	print("found", found)
+	PY
+}
+
+@test "after a TLS login: the session runs as the account without the key, the TLS end as nobody" {
+	require_production_build
+	serve
+	py <<-'EOF' >"$BATS_TEST_TMPDIR/chat.out" &
+	import time
+	from tlsclient import *
+	c = Chat()
+	c.starttls()
+	c.login()
+	c.cmd("PWD")
+	time.sleep(4)
+	c.cmd("QUIT")
+	EOF
+	BG_PIDS+=($!)
+	wait_log "alice: logged in as system user $SYSUSER"
+	for _ in $(seq 40); do
+		[ "$(session_tree 2>/dev/null | wc -l)" -eq 2 ] && break
+		sleep 0.05
+	done
+	run session_tree
+	assert_equal "${#lines[@]}" 2
+	read -r session session_uid <<<"${lines[0]}"
+	read -r tlsend tlsend_uid <<<"${lines[1]}"
+	assert_equal "$session_uid" "$(id -u "$SYSUSER")"
+	assert_equal "$tlsend_uid" "$(id -u nobody)"
+	run grep -E '^NoNewPrivs:' "/proc/$tlsend/status"
+	assert_output --regexp "^NoNewPrivs:[[:space:]]+1$"
+	assert_equal "$(readlink "/proc/$tlsend/root")" /run/cellftpd/empty
+	# the key: in the TLS end, which must hold it (this proves the scan
+	# finds it), and nowhere in the session, which runs the user's commands
+	run key_in_memory "$tlsend" "$CERTS/key.pem"
+	refute_output "found 0"
+	run key_in_memory "$session" "$CERTS/key.pem"
+	assert_output "found 0"
+	wait "${BG_PIDS[-1]}"
+	run cat "$BATS_TEST_TMPDIR/chat.out"
+	assert_output "220 FTP server ready
+234 AUTH TLS successful, start the TLS handshake
+TLS TLSv1.3
+257 \"/\" is the current directory
+221 Goodbye"
+	run grep -E "alice: logged in as .*tls=TLSv1\.3" "$SERVER_LOG"
+	assert_success
+}
+
 # ---- protocol versions ----
 
 @test "TLS 1.0 and 1.1 handshakes are refused (implicit and explicit); 1.2 and 1.3 work" {

@@ -190,10 +190,10 @@ checksum() {
 	sha256sum <"$1" | cut -d' ' -f1
 }
 
-# py [ARGS...]: a Python script on stdin with tlsclient importable.
+# py: a Python script on stdin with tlsclient importable.
 py() {
 	PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$BATS_TEST_DIRNAME" PORT="$PORT" \
-		ROOT="$ROOT" CERT="$CERTS/cert.pem" timeout 60 python3 - "$@"
+		ROOT="$ROOT" CERT="$CERTS/cert.pem" timeout 60 python3 -
 }
 
 # tlschat LINE...: a dialogue like chat, plus "starttls" (see tlsclient.py);
@@ -238,7 +238,6 @@ no_temp_files() {
 	assert_line "$CONF: usable, 1 user, 0 errors, 0 warnings"
 	# tls_key defaults to the certificate file: one PEM holding both
 	tconf both.pem
-	chmod 600 "$CERTS/both.pem"
 	run "$CELLFTPD" -t -c "$CONF"
 	assert_success
 	assert_line "$CONF: usable, 1 user, 0 errors, 0 warnings"
@@ -934,7 +933,7 @@ key_in_memory() {
 	time.sleep(4)
 	c.cmd("QUIT")
 	EOF
-	BG_PIDS+=($!)
+	chat_pid=$!
 	wait_log "alice: logged in as system user $SYSUSER"
 	for _ in $(seq 40); do
 		[ "$(session_tree 2>/dev/null | wc -l)" -eq 2 ] && break
@@ -955,7 +954,7 @@ key_in_memory() {
 	refute_output "found 0"
 	run key_in_memory "$session" "$CERTS/key.pem"
 	assert_output "found 0"
-	wait "${BG_PIDS[-1]}"
+	wait "$chat_pid"
 	run cat "$BATS_TEST_TMPDIR/chat.out"
 	assert_output "220 FTP server ready
 234 AUTH TLS successful, start the TLS handshake

@@ -25,27 +25,6 @@ setup() {
 	start_server
 }
 
-# How many readable mappings of process PID hold the bytes NEEDLE.
-memory_holds() {
-	python3 - "$1" "$2" <<-'PY'
-	import re, sys
-	pid, needle = sys.argv[1], sys.argv[2].encode()
-	found = 0
-	with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-	    for line in maps:
-	        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (r)", line)
-	        if not m or "[vvar]" in line or "[vsyscall]" in line:
-	            continue
-	        start, end = int(m.group(1), 16), int(m.group(2), 16)
-	        try:
-	            mem.seek(start)
-	            found += needle in mem.read(end - start)
-	        except OSError:
-	            pass
-	print("found", found)
-	PY
-}
-
 # The session's processes, parent first: "PID UID" lines.
 session_tree() {
 	local top
@@ -130,7 +109,7 @@ CLOSED"
 	child=$(session_tree | sed -n 2p | cut -d' ' -f1)
 	[ -n "$child" ]
 	# bob's plaintext password appears nowhere in its memory
-	run memory_holds "$child" "Sekr1t-xyz-4711"
+	run memory_holds "$child" "$(printf %s "Sekr1t-xyz-4711" | od -An -tx1 | tr -d ' \n')"
 	assert_output "found 0"
 	wait "$chat_pid"
 }
@@ -159,7 +138,7 @@ CLOSED"
 	sleep 0.3
 	pid=$(sessions | head -1)
 	[ -n "$pid" ]
-	run memory_holds "$pid" "${hash:20}"
+	run memory_holds "$pid" "$(printf %s "${hash:20}" | od -An -tx1 | tr -d ' \n')"
 	assert_output "found 0"
 	wait "$chat_pid"
 }

@@ -161,3 +161,26 @@ remove_accounts() {
 	done
 	TEST_ACCOUNTS=()
 }
+
+# memory_holds PID HEX...: how many readable mappings of process PID hold
+# any of the byte strings given in hex ("found N").
+memory_holds() {
+	python3 - "$@" <<-'PY'
+	import re, sys
+	pid, needles = sys.argv[1], [bytes.fromhex(h) for h in sys.argv[2:]]
+	found = 0
+	with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+	    for line in maps:
+	        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (r)", line)
+	        if not m or "[vvar]" in line or "[vsyscall]" in line:
+	            continue
+	        start, end = int(m.group(1), 16), int(m.group(2), 16)
+	        try:
+	            mem.seek(start)
+	            chunk = mem.read(end - start)
+	        except OSError:
+	            continue
+	        found += any(n in chunk for n in needles)
+	print("found", found)
+	PY
+}

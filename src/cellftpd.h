@@ -132,6 +132,8 @@ void config_free(struct config *);
 /* Forget every password, hash and salt (before facing the network). */
 void config_wipe_secrets(struct config *);
 const struct user_conf *config_user(const struct config *, const char *name);
+/* The require_tls that applies to a user name (NULL: the server's). */
+int tls_required(const struct config *, const char *user);
 int config_word_in(const struct wordlist *, const char *word, int nocase);
 int cidr_parse(const char *text, struct cidr *out);
 int cidr_match(const struct cidr *, const struct sockaddr *);
@@ -275,15 +277,13 @@ ssize_t tls_write(void *ssl, const void *buf, size_t len);
 int tls_pending(void *ssl);
 /* After a login: the pre-login process relays until the session ends. */
 void tls_relay(struct session *, int plain, int chan) __attribute__((noreturn));
-int tls_handover_fd(int chan, const struct session *, int fd);
+int tls_handover_fd(int chan, int fd);
 int tls_receive_fd(int chan);
 /* The session: have the relay protect a data connection (PROT P); *dfd
  * becomes the plaintext side. tls_data_end: 0 when it ended with a
  * clean close_notify, -1 when not. */
 int tls_data_wrap(struct session *, int *dfd);
 int tls_data_end(struct session *);
-/* The require_tls that applies to a user name (NULL: the server's). */
-int tls_required(const struct config *, const char *user);
 
 /* ---- slots.c ---- */
 

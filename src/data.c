@@ -520,7 +520,6 @@ data_protect(struct session *s, int *dfd)
 			close(*dfd);
 			*dfd = -1;
 		}
-		s->ctrl_held = 0;
 		reply(s, 522, "Data connection must resume the control connection's "
 		    "TLS session");
 		return -1;

@@ -180,7 +180,7 @@ priv_handover(const struct session *s)
 
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0 ||
 		    send_msg(priv_fd, &h, sizeof h) != 0 ||
-		    tls_handover_fd(priv_fd, s, sp[0]) != 0) {
+		    tls_handover_fd(priv_fd, sp[0]) != 0) {
 			_exit(EXIT_FAILURE_);
 		}
 		close(sp[0]);
@@ -297,19 +297,20 @@ priv_monitor(struct session *s, int fd)
 	s->utf8 = h.utf8 != 0;
 }
 
-/* Started as root: split the session. Returns in the child (to run the
- * pre-login dialogue) and, after a successful login, in the parent. */
+/* Started as root (or with TLS, which needs a process to hold it): split
+ * the session. Returns in the child (to run the pre-login dialogue) and,
+ * after a successful login, in the parent. */
 int
 priv_start(struct session *s, struct config *cfg)
 {
-	int sp[2];
+	int sp[2], root = geteuid() == 0;
 
-	if (geteuid() != 0 && cfg->srv.tls == TLS_OFF) {
+	if (!root && cfg->srv.tls == TLS_OFF) {
 		return 0;	/* nothing to separate */
 	}
 	umask(022);
-	if ((mkdir(RUN_DIR, 0755) != 0 && errno != EEXIST) ||
-	    (mkdir(PRELOGIN_ROOT, 0755) != 0 && errno != EEXIST) ||
+	if ((root && mkdir(RUN_DIR, 0755) != 0 && errno != EEXIST) ||
+	    (root && mkdir(PRELOGIN_ROOT, 0755) != 0 && errno != EEXIST) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0 ||
 	    (child = fork()) < 0) {
 		log_msg(LOG_ERR, "cannot separate privileges: %s", strerror(errno));
@@ -328,7 +329,7 @@ priv_start(struct session *s, struct config *cfg)
 			}
 			_exit(EXIT_FAILURE_);
 		}
-		if (geteuid() == 0) {
+		if (root) {
 			become_unprivileged(cfg);
 		} else {
 			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

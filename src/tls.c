@@ -367,11 +367,10 @@ recv_with_fd(int chan, struct tls_msg *m, int *fd)
 /* ---- the session's side: it never touches TLS itself ---- */
 
 int
-tls_handover_fd(int chan, const struct session *s, int fd)
+tls_handover_fd(int chan, int fd)
 {
 	struct tls_msg m = { TLS_MAGIC_DONE, 0 };
 
-	(void)s;
 	return send_with_fd(chan, &m, fd);
 }
 

@@ -7,6 +7,9 @@
  *       EPSV, RETR PATH, QUIT); prints "sessions N p50_us p99_us"
  *   ftpbench retr PORT PATH SIZE SUM [N]
  *       N (default 1) parallel downloads; prints "bytes B seconds S"
+ *   ftpbench retr-tls PORT PATH SIZE SUM
+ *       the same over explicit FTPS (AUTH TLS, PROT P), the data
+ *       connection resuming the control connection's TLS session
  *   ftpbench stor PORT PATH SIZE
  *       uploads SIZE bytes of the bench pattern; prints "bytes B seconds S"
  *   ftpbench idle PORT N SECONDS
@@ -23,6 +26,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -38,6 +42,8 @@
 
 #define BUF (1024 * 1024)
 #define MAX_SAMPLES 2000000
+
+static SSL_CTX *tls;		/* set for retr-tls: every connection is FTPS */
 
 static void
 die(const char *what)
@@ -127,8 +133,39 @@ sum_end(struct sum *s)
 
 struct conn {
 	int	fd;
-	FILE	*in;
+	SSL	*ssl;		/* once AUTH TLS is through */
+	char	in[1024];	/* what was read and not yet taken */
+	size_t	nin;
 };
+
+static ssize_t
+conn_read(struct conn *c, void *b, size_t n)
+{
+	return c->ssl != NULL ? SSL_read(c->ssl, b, (int)n) : read(c->fd, b, n);
+}
+
+/* one line of a reply, with its CRLF */
+static int
+getline_conn(struct conn *c, char *line, size_t size)
+{
+	for (;;) {
+		char *nl = memchr(c->in, '\n', c->nin);
+		ssize_t n;
+
+		if (nl != NULL || c->nin == sizeof c->in) {
+			size_t len = nl != NULL ? (size_t)(nl - c->in) + 1 : c->nin;
+
+			snprintf(line, size, "%.*s", (int)len, c->in);
+			memmove(c->in, c->in + len, c->nin - len);
+			c->nin -= len;
+			return 0;
+		}
+		if ((n = conn_read(c, c->in + c->nin, sizeof c->in - c->nin)) <= 0) {
+			return -1;
+		}
+		c->nin += (size_t)n;
+	}
+}
 
 static int
 dial(int port)
@@ -151,7 +188,7 @@ reply(struct conn *c, char *text, size_t size)
 	char line[1024];
 	int code;
 
-	if (fgets(line, sizeof line, c->in) == NULL) {
+	if (getline_conn(c, line, sizeof line) != 0) {
 		return -1;
 	}
 	code = atoi(line);
@@ -159,7 +196,7 @@ reply(struct conn *c, char *text, size_t size)
 		char end[5];
 
 		snprintf(end, sizeof end, "%.3s ", line);
-		while (fgets(line, sizeof line, c->in) != NULL && strncmp(line, end, 4) != 0) {
+		while (getline_conn(c, line, sizeof line) == 0 && strncmp(line, end, 4) != 0) {
 			continue;
 		}
 	}
@@ -175,7 +212,7 @@ cmd(struct conn *c, const char *line, char *text, size_t size)
 	char buf[1100];
 	int n = snprintf(buf, sizeof buf, "%s\r\n", line);
 
-	if (write(c->fd, buf, (size_t)n) != n) {
+	if ((c->ssl != NULL ? SSL_write(c->ssl, buf, n) : write(c->fd, buf, (size_t)n)) != n) {
 		return -1;
 	}
 	return reply(c, text, size);
@@ -187,11 +224,24 @@ login(struct conn *c, int port)
 	int code;
 
 	c->fd = dial(port);
-	c->in = fdopen(dup(c->fd), "r");
+	c->ssl = NULL;
+	c->nin = 0;
+	if (reply(c, NULL, 0) != 220) {
+		fprintf(stderr, "ftpbench: no greeting\n");
+		return -1;
+	}
+	if (tls != NULL && (cmd(c, "AUTH TLS", NULL, 0) != 234 ||
+	    (c->ssl = SSL_new(tls)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
+	    SSL_connect(c->ssl) != 1)) {
+		fprintf(stderr, "ftpbench: AUTH TLS failed\n");
+		return -1;
+	}
 	/* 230 at once where the server wants no anonymous password */
-	if (reply(c, NULL, 0) != 220 || (code = cmd(c, "USER anonymous", NULL, 0)) < 0 ||
+	if ((code = cmd(c, "USER anonymous", NULL, 0)) < 0 ||
 	    (code == 331 && (code = cmd(c, "PASS bench@example.org", NULL, 0)) < 0) ||
-	    code != 230 || cmd(c, "TYPE I", NULL, 0) != 200) {
+	    code != 230 || cmd(c, "TYPE I", NULL, 0) != 200 ||
+	    (tls != NULL && (cmd(c, "PBSZ 0", NULL, 0) != 200 ||
+	    cmd(c, "PROT P", NULL, 0) != 200))) {
 		fprintf(stderr, "ftpbench: login failed\n");
 		return -1;
 	}
@@ -202,7 +252,9 @@ static void
 hangup(struct conn *c)
 {
 	cmd(c, "QUIT", NULL, 0);
-	fclose(c->in);
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);
+	}
 	close(c->fd);
 }
 
@@ -227,7 +279,8 @@ retr(struct conn *c, int port, const char *path, uint64_t size, uint64_t want)
 	struct sum s = { .h = { 0xcbf29ce484222325ULL, 1, 2, 3 } };
 	uint64_t got;
 	ssize_t n;
-	int d = epsv(c, port);
+	int d = epsv(c, port), clean = 1;
+	SSL *ds = NULL;
 
 	if (buf == NULL && (buf = malloc(BUF)) == NULL) {
 		die("malloc");
@@ -236,12 +289,31 @@ retr(struct conn *c, int port, const char *path, uint64_t size, uint64_t want)
 	if (d < 0 || cmd(c, line, NULL, 0) != 150) {
 		return -1;
 	}
-	while ((n = read(d, buf, BUF)) > 0) {
-		sum_add(&s, buf, (size_t)n);
+	if (c->ssl != NULL) {
+		/* the data connection resumes the control connection's session */
+		SSL_SESSION *sess = SSL_get1_session(c->ssl);
+
+		if ((ds = SSL_new(tls)) == NULL || SSL_set_fd(ds, d) != 1 ||
+		    SSL_set_session(ds, sess) != 1 || SSL_connect(ds) != 1) {
+			fprintf(stderr, "ftpbench: TLS on the data connection failed\n");
+			return -1;
+		}
+		SSL_SESSION_free(sess);
+		while ((n = SSL_read(ds, buf, BUF)) > 0) {
+			sum_add(&s, buf, (size_t)n);
+		}
+		/* a whole file ends with the server's close_notify */
+		clean = SSL_get_error(ds, (int)n) == SSL_ERROR_ZERO_RETURN;
+		SSL_shutdown(ds);
+		SSL_free(ds);
+	} else {
+		while ((n = read(d, buf, BUF)) > 0) {
+			sum_add(&s, buf, (size_t)n);
+		}
 	}
 	close(d);
 	got = sum_end(&s);
-	if (reply(c, NULL, 0) != 226 || s.n != size || got != want) {
+	if (reply(c, NULL, 0) != 226 || s.n != size || got != want || !clean) {
 		fprintf(stderr, "ftpbench: %s: %llu bytes, sum %016llx (want %llu, %016llx)\n",
 		    path, (unsigned long long)s.n, (unsigned long long)got,
 		    (unsigned long long)size, (unsigned long long)want);
@@ -516,6 +588,14 @@ main(int argc, char **argv)
 	if (argc >= 8 && strcmp(argv[1], "sessions") == 0) {
 		return run_sessions(atoi(argv[2]), atoi(argv[3]), atof(argv[4]), argv[5],
 		    strtoull(argv[6], NULL, 10), strtoull(argv[7], NULL, 16));
+	}
+	if (argc == 6 && strcmp(argv[1], "retr-tls") == 0) {
+		/* the bench's own throw-away certificate: not verified */
+		if ((tls = SSL_CTX_new(TLS_client_method())) == NULL) {
+			die("SSL_CTX_new");
+		}
+		return run_retr(atoi(argv[2]), argv[3], strtoull(argv[4], NULL, 10),
+		    strtoull(argv[5], NULL, 16), 1);
 	}
 	if (argc >= 6 && strcmp(argv[1], "retr") == 0) {
 		return run_retr(atoi(argv[2]), argv[3], strtoull(argv[4], NULL, 10),

@@ -41,7 +41,7 @@ fi
 id ftp >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin ftp
 
 mkdir -p build
-cc -O2 -pthread -o build/ftpbench tests/bench/ftpbench.c
+cc -O2 -pthread -o build/ftpbench tests/bench/ftpbench.c -lssl -lcrypto
 FB=$PWD/build/ftpbench
 
 # the tree: root-owned (vsftpd refuses a writable anonymous root)
@@ -84,18 +84,33 @@ xferlog_enable=NO
 secure_chroot_dir=/var/run/vsftpd/empty
 EOF
 mkdir -p /var/run/vsftpd/empty
-chmod 600 "$B/cellftpd.conf" "$B/vsftpd.conf"
+# FTPS: the same servers with explicit TLS required for login and data,
+# a throw-away certificate, and data connections that must resume the
+# control connection's TLS session (vsftpd's require_ssl_reuse default)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=127.0.0.1 -keyout "$B/tls.pem" -out "$B/tls.pem" 2>/dev/null
+sed "/^log = /a tls = explicit\ntls_certificate = $B/tls.pem" "$B/cellftpd.conf" >"$B/cellftpd-tls.conf"
+cat "$B/vsftpd.conf" - >"$B/vsftpd-tls.conf" <<EOF
+ssl_enable=YES
+allow_anon_ssl=YES
+force_anon_logins_ssl=YES
+force_anon_data_ssl=YES
+rsa_cert_file=$B/tls.pem
+rsa_private_key_file=$B/tls.pem
+ssl_ciphers=HIGH
+EOF
+chmod 600 "$B"/*.conf "$B/tls.pem"
 
 PORT=0 REAPER=0
 # a failed measurement ends the run, and never leaves a server behind
 trap '[ "$REAPER" -gt 0 ] && kill "$REAPER" 2>/dev/null; true' EXIT
-start() {	# start cellftpd|vsftpd
+start() {	# start cellftpd|vsftpd [-tls]
 	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	local cmd
 	if [ "$1" = cellftpd ]; then
-		cmd=("$CELLFTPD" -c "$B/cellftpd.conf")
+		cmd=("$CELLFTPD" -c "$B/cellftpd${2:-}.conf")
 	else
-		cmd=(/usr/sbin/vsftpd "$B/vsftpd.conf")
+		cmd=(/usr/sbin/vsftpd "$B/vsftpd${2:-}.conf")
 	fi
 	"$FB" reap systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
 		"${cmd[@]}" 2>"$B/reap.err" &
@@ -151,6 +166,12 @@ for r in $(seq "$ROUNDS"); do
 		cpu=$CPU
 		record "$r" "$server" "RETR $((BIG >> 20)) MiB (MB/s)" "$(python3 -c "print($bytes/$s/1e6)")"
 		record "$r" "$server" "RETR CPU per GB (ms)" "$(python3 -c "print($cpu/1000/($bytes/1e9))")"
+		start "$server" -tls
+		read -r _ bytes _ s < <("$FB" retr-tls "$PORT" /pub/big "$BIG" "$BIGSUM")
+		stop
+		cpu=$CPU
+		record "$r" "$server" "FTPS RETR $((BIG >> 20)) MiB (MB/s)" "$(python3 -c "print($bytes/$s/1e6)")"
+		record "$r" "$server" "FTPS RETR CPU per GB (ms)" "$(python3 -c "print($cpu/1000/($bytes/1e9))")"
 		start "$server"
 		name="/incoming/up-$server-$r"
 		read -r _ bytes _ s < <("$FB" stor "$PORT" "$name" "$UP")
@@ -202,7 +223,7 @@ print(f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.
       f"{rounds} interleaved rounds, medians (min–max).\n")
 print("| measure | cellftpd | vsftpd | ratio (per round, median) | goal |")
 print("|---|---|---|---|---|")
-goals = {"sessions/s c=1": "≥ 2×", "sessions/s c=8": "≥ 2×", "4 parallel": "≥ 1.3×",
+goals = {"FTPS": "", "sessions/s c=1": "≥ 2×", "sessions/s c=8": "≥ 2×", "4 parallel": "≥ 1.3×",
          "RETR": "≥ 1.5×", "STOR": "≥ 2×", "PSS": "≤ 0.5×", "USS": "≤ 1×", "processes": "= 1"}
 for m in order:
     c, s = v[(m, "cellftpd")], v[(m, "vsftpd")]
@@ -213,6 +234,10 @@ for m in order:
         goal = "lower is better"
     print(f"| {m} | {fmt(c)} | {fmt(s)} | {statistics.median(ratios):.2f}× | {goal} |")
 print(f"| loopback limit (iperf3, MB/s) | {plain:.0f} plain, {zc:.0f} with -Z | | | |")
+med = lambda m, s: statistics.median(v[(m, s)].values())
+retr = [m for m in order if m.startswith("RETR") and "MB/s" in m][0]
+print("\nFTPS download rate as a share of the plaintext one (medians): " +
+      ", ".join(f"{s} {med('FTPS ' + retr, s) / med(retr, s):.0%}" for s in ("cellftpd", "vsftpd")) + ".")
 PY
 cat "$OUT"
 echo "written to $OUT"

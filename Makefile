@@ -11,8 +11,9 @@ PKG_CONFIG ?= pkg-config
 CFLAGS     ?= -O2 -g
 WERROR     ?= -Werror
 # linked: what every session needs. libsystemd (the journal) and
-# libarchive (conversions) are loaded only where they are used.
-PKGS        = inih libxcrypt libmd libseccomp
+# libarchive (conversions) are loaded only where they are used;
+# libseccomp is used at build time only, to compile the session's filter.
+PKGS        = inih libxcrypt libmd
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wpointer-arith -Wvla -Wwrite-strings $(WERROR)
@@ -31,7 +32,8 @@ endif
 
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) libsystemd libarchive)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS) \
+             -iquote $(BUILD)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now,--as-needed $(SANFLAGS) $(LDFLAGS)
 
 SRCS = $(wildcard src/*.c)
@@ -52,6 +54,13 @@ $(BUILD)/%.o: src/%.c src/cellftpd.h src/limits.h | $(BUILD)
 
 $(BUILD):
 	mkdir -p $@
+
+# the session's seccomp filter, compiled by libseccomp on this machine
+$(BUILD)/sandbox.o: $(BUILD)/seccomp-filter.h
+$(BUILD)/seccomp-filter.h: src/gen/seccomp-filter.c | $(BUILD)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags libseccomp) \
+		-o $(BUILD)/seccomp-filter $< $(shell $(PKG_CONFIG) --libs libseccomp)
+	$(BUILD)/seccomp-filter >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/sanitize-options.o: tests/sanitize/options.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

@@ -13,7 +13,8 @@
 #include <grp.h>
 #include <linux/landlock.h>
 #include <pwd.h>
-#include <seccomp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,71 +149,40 @@ confine_fs(const struct session *s, int abi)
 /* ---- seccomp ---- */
 
 #ifndef CELLFTPD_NO_SECCOMP
+/* session_filter[] and the names: made at build time by
+ * src/gen/seccomp-filter.c, which holds the allow-list */
+#include "seccomp-filter.h"
+
 static void
 refused(int sig, siginfo_t *si, void *ctx)
 {
-	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, si->si_syscall);
+	unsigned nr = (unsigned)si->si_syscall;
+	const char *name = nr < sizeof syscall_name_at / sizeof syscall_name_at[0] &&
+	    syscall_name_at[nr] != 0xffff ? syscall_names + syscall_name_at[nr] : "?";
 
 	(void)sig;
 	(void)ctx;
 	log_msg(LOG_CRIT, "seccomp: system call %s (%d) is not allowed; session ended",
-	    name != NULL ? name : "?", si->si_syscall);
+	    name, si->si_syscall);
 	_exit(EXIT_FAILURE_);
 }
-
-/* What a logged-in session calls, and nothing else. */
-static const char *const allowed[] = {
-	/* files, through the confined vfs */
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "close",
-	"lseek", "fstat", "newfstatat", "statx", "openat", "openat2", "fcntl",
-	"dup", "dup2", "dup3", "getdents64", "mkdirat", "unlinkat", "renameat",
-	"renameat2", "readlinkat", "utimensat", "fchmodat", "fchmodat2",
-	"faccessat", "faccessat2", "ftruncate", "copy_file_range", "sendfile",
-	/* sockets: data connections, the log */
-	"socket", "connect", "bind", "listen", "accept4", "getsockname",
-	"getpeername", "setsockopt", "getsockopt", "shutdown", "sendto",
-	"sendmsg", "recvfrom", "recvmsg", "poll", "ppoll", "memfd_create",
-	/* time, memory, identity, signals, the end */
-	"clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday",
-	"getrandom", "brk", "munmap", "mremap", "madvise", "futex",
-	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid",
-	"getgroups", "umask", "uname", "rt_sigaction", "rt_sigprocmask",
-	"sysinfo",	/* glibc's qsort asks for the memory size */
-	"rt_sigreturn", "restart_syscall", "tgkill", "exit", "exit_group",
-};
 
 static const char *
 confine_syscalls(void)
 {
 	struct sigaction sa;
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-	int rc = ctx == NULL ? -1 : 0;
+	struct sock_fprog prog = {
+		.len = sizeof session_filter / sizeof session_filter[0],
+		.filter = (struct sock_filter *)session_filter,
+	};
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = refused;
 	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGSYS, &sa, NULL);
-	for (size_t i = 0; rc == 0 && i < sizeof allowed / sizeof allowed[0]; i++) {
-		int nr = seccomp_syscall_resolve_name(allowed[i]);
-
-		if (nr != __NR_SCMP_ERROR) {
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-		}
-	}
-	/* memory is never made executable after login, by either call */
-	if (rc == 0) {
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	}
-	if (rc == 0) {
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	}
-	if (rc == 0) {
-		rc = seccomp_load(ctx);
-	}
-	seccomp_release(ctx);
-	return rc == 0 ? NULL : strerror(-rc);
+	/* no_new_privs is already set by sandbox_become() */
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0 ?
+	    NULL : strerror(errno);
 }
 #endif
 

@@ -1,10 +1,15 @@
 /* Unit tests of cellftpd's pure functions: path normalisation, reply
  * formatting, Telnet stripping, configuration parsing, CIDR matching,
- * time values. Output is TAP, counted by tests/run.sh. */
+ * time values; and the seccomp filter built into a session. Output is
+ * TAP, counted by tests/run.sh. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cellftpd.h"
 
@@ -309,6 +314,51 @@ test_auth(void)
 	    "constant-time comparison");
 }
 
+#ifndef CELLFTPD_NO_SECCOMP
+/* A confined process that makes a system call off the list is ended,
+ * and the log names the call; the calls a session makes go through. */
+static void
+test_seccomp(void)
+{
+	static struct session s;	/* symlinks = follow: no Landlock here */
+	char log[2048] = "";
+	int p[2], status = 0;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	s.acct.symlinks = SYMLINKS_FOLLOW;
+	if (pipe(p) != 0 || (pid = fork()) < 0) {
+		ok(0, "seccomp: fork");
+		return;
+	}
+	if (pid == 0) {
+		dup2(p[1], 2);
+		log_open(LOGTO_STDERR, 0);
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);	/* as sandbox_become() */
+		sandbox_confine(&s);
+		if (getpid() > 0 && write(2, "allowed calls work\n", 19) == 19) {
+			syscall(SYS_getppid);	/* not on the list */
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	while ((n = read(p[0], log + got, sizeof log - 1 - (size_t)got)) > 0) {
+		got += n;
+	}
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	ok(strstr(log, "allowed calls work") != NULL,
+	    "seccomp: a confined process keeps the calls a session makes");
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == EXIT_FAILURE_ &&
+	    strstr(log, "seccomp: system call getppid (") != NULL &&
+	    strstr(log, ") is not allowed; session ended") != NULL,
+	    "seccomp: a call off the list ends the process, logged by name");
+	if (!WIFEXITED(status) || strstr(log, "getppid") == NULL) {
+		printf("# status %d, log: %s\n", status, log);
+	}
+}
+#endif
+
 int
 main(void)
 {
@@ -319,6 +369,9 @@ main(void)
 	test_cidr();
 	test_time();
 	test_auth();
+#ifndef CELLFTPD_NO_SECCOMP
+	test_seccomp();
+#endif
 	printf("1..%d\n", ntests);
 	printf("unit: %d passed, %d failed\n", ntests - failed, failed);
 	return failed != 0;

@@ -167,11 +167,14 @@ make_context(const struct server_conf *srv, char *err, size_t size)
 	} else if (ossl.SSL_CTX_set_ciphersuites(c, srv->tls_ciphersuites) != 1) {
 		snprintf(err, size, "tls_ciphersuites: no usable suite in '%s'",
 		    srv->tls_ciphersuites);
+	/* the key first: a certificate that does not fit it then drops it
+	 * quietly, and the check below says so in words (the other order
+	 * gives OpenSSL's "key values mismatch") */
+	} else if (ossl.SSL_CTX_use_PrivateKey_file(c, srv->tls_key, SSL_FILETYPE_PEM) != 1) {
+		snprintf(err, size, "tls_key '%s': %s", srv->tls_key, ssl_error());
 	} else if (ossl.SSL_CTX_use_certificate_chain_file(c, srv->tls_certificate) != 1) {
 		snprintf(err, size, "tls_certificate '%s': %s", srv->tls_certificate,
 		    ssl_error());
-	} else if (ossl.SSL_CTX_use_PrivateKey_file(c, srv->tls_key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, size, "tls_key '%s': %s", srv->tls_key, ssl_error());
 	} else if (ossl.SSL_CTX_check_private_key(c) != 1) {
 		snprintf(err, size, "tls_key '%s' does not match tls_certificate '%s'",
 		    srv->tls_key, srv->tls_certificate);

@@ -274,7 +274,7 @@ no_temp_files() {
 	tconf cert.pem other.key
 	run "$CELLFTPD" -t -c "$CONF"
 	assert_failure 1
-	assert_line --regexp "^$CONF:[45]: .*match"
+	assert_line --regexp "^$CONF:5: tls_key '.*/other\.key' does not match tls_certificate '.*/cert\.pem'\$"
 	# a certificate file without any key, and no tls_key
 	tconf cert.pem
 	run "$CELLFTPD" -t -c "$CONF"

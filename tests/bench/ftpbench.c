@@ -12,6 +12,13 @@
  *       connection resuming the control connection's TLS session
  *   ftpbench stor PORT PATH SIZE
  *       uploads SIZE bytes of the bench pattern; prints "bytes B seconds S"
+ *   ftpbench ceiling retr-sendfile|retr-rw PATH SIZE SUM N
+ *   ftpbench ceiling stor PATH SIZE 1
+ *       no FTP server: N pairs of threads in this process move the data
+ *       over loopback TCP as an ideal server would (sendfile of PATH, or
+ *       256 KiB pread/write; for stor, 256 KiB reads written to PATH.i),
+ *       the other ends checked as in retr and stor: the most any server
+ *       can reach with this client on this machine
  *   ftpbench idle PORT N SECONDS
  *       N logged-in sessions held for SECONDS; "ready" once all are in
  *   ftpbench sum FILE
@@ -35,6 +42,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -480,6 +488,130 @@ run_stor(int port, const char *path, uint64_t size)
 	return 0;
 }
 
+/* ---- ceiling: the ideal server's side, in threads ---- */
+
+#define IDEAL_BUF (256 * 1024)
+
+struct ideal {
+	int		 lfd;		/* the listener, shared */
+	const char	*kind, *path;
+	uint64_t	 size, sum;
+	unsigned char	*up;		/* stor: the upload, made beforehand */
+	int		 index, failed;
+};
+
+static void *
+ideal_server(void *arg)
+{
+	struct ideal *j = arg;
+	int c = accept(j->lfd, NULL, NULL), fd = -1;
+	unsigned char *buf = malloc(IDEAL_BUF);
+	char name[4096];
+	uint64_t done = 0;
+	ssize_t n = 0;
+
+	if (strcmp(j->kind, "stor") == 0) {
+		snprintf(name, sizeof name, "%s.%d", j->path, j->index);
+		fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		while (fd >= 0 && (n = read(c, buf, IDEAL_BUF)) > 0 &&
+		    write(fd, buf, (size_t)n) == n) {
+			done += (uint64_t)n;
+		}
+		j->failed = fd < 0 || close(fd) != 0 || done != j->size;
+		unlink(name);
+	} else if ((fd = open(j->path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		off_t off = 0;
+
+		while (strcmp(j->kind, "retr-sendfile") == 0 ?
+		    (n = sendfile(c, fd, &off, 4 << 20)) > 0 :
+		    (n = pread(fd, buf, IDEAL_BUF, off)) > 0 && write(c, buf, (size_t)n) == n) {
+			off += strcmp(j->kind, "retr-sendfile") == 0 ? 0 : n;
+		}
+		close(fd);
+	}
+	close(c);
+	free(buf);
+	return NULL;
+}
+
+static void *
+ideal_client(void *arg)
+{
+	struct ideal *j = arg;
+	struct sockaddr_in a;
+	socklen_t len = sizeof a;
+	int fd;
+
+	getsockname(j->lfd, (struct sockaddr *)&a, &len);
+	fd = dial(ntohs(a.sin_port));
+	if (j->up != NULL) {
+		for (uint64_t off = 0; off < j->size;) {
+			size_t n = j->size - off < BUF ? (size_t)(j->size - off) : BUF;
+
+			if (write(fd, j->up + off, n) != (ssize_t)n) {
+				die("write");
+			}
+			off += n;
+		}
+	} else {
+		static __thread unsigned char *buf;
+		struct sum s = { .h = { 0xcbf29ce484222325ULL, 1, 2, 3 } };
+		ssize_t n;
+
+		if (buf == NULL && (buf = malloc(BUF)) == NULL) {
+			die("malloc");
+		}
+		while ((n = read(fd, buf, BUF)) > 0) {
+			sum_add(&s, buf, (size_t)n);
+		}
+		j->failed = sum_end(&s) != j->sum || s.n != j->size;
+	}
+	close(fd);
+	return NULL;
+}
+
+static int
+run_ceiling(const char *kind, const char *path, uint64_t size, uint64_t sum, int par)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	pthread_t ts[64], tc[64];
+	struct ideal j[64];
+	unsigned char *up = NULL;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), failed = 0;
+	double start;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 64) != 0) {
+		die("listen");
+	}
+	if (strcmp(kind, "stor") == 0) {
+		if ((up = malloc(size > 0 ? (size_t)size : 1)) == NULL) {
+			die("malloc");
+		}
+		pattern(up, (size_t)size, 0);
+	}
+	par = par < 1 ? 1 : par > 64 ? 64 : par;
+	start = now();
+	for (int i = 0; i < par; i++) {
+		j[i] = (struct ideal){ lfd, kind, path, size, sum, up, i, 0 };
+		pthread_create(&ts[i], NULL, ideal_server, &j[i]);
+		pthread_create(&tc[i], NULL, ideal_client, &j[i]);
+	}
+	for (int i = 0; i < par; i++) {
+		pthread_join(tc[i], NULL);
+		pthread_join(ts[i], NULL);
+		failed |= j[i].failed;
+	}
+	if (failed) {
+		fprintf(stderr, "ftpbench: ceiling %s: wrong size or content\n", kind);
+		return 1;
+	}
+	printf("bytes %llu seconds %.3f\n", (unsigned long long)size * (unsigned)par,
+	    now() - start);
+	free(up);
+	return 0;
+}
+
 static int
 run_idle(int port, int n, int secs)
 {
@@ -603,6 +735,10 @@ main(int argc, char **argv)
 	}
 	if (argc == 5 && strcmp(argv[1], "stor") == 0) {
 		return run_stor(atoi(argv[2]), argv[3], strtoull(argv[4], NULL, 10));
+	}
+	if (argc == 7 && strcmp(argv[1], "ceiling") == 0) {
+		return run_ceiling(argv[2], argv[3], strtoull(argv[4], NULL, 10),
+		    strtoull(argv[5], NULL, 16), atoi(argv[6]));
 	}
 	if (argc == 5 && strcmp(argv[1], "idle") == 0) {
 		return run_idle(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));

@@ -5,7 +5,9 @@
 # connection by systemd-socket-activate (vsftpd with listen=NO) inside
 # `ftpbench reap`, a child subreaper that accounts the CPU of every
 # session process. Rounds alternate (cellftpd, vsftpd, cellftpd, ...);
-# every transfer's size and content is checked by ftpbench.
+# every transfer's size and content is checked by ftpbench. Each round
+# ends with the same transfers through an ideal server (threads of
+# ftpbench, no FTP): the most any server could reach here.
 #
 #   tests/bench/run.sh [quick]      environment: ROUNDS, SECONDS_PER_TEST,
 #                                   BENCH_DIR, CELLFTPD, OUT
@@ -146,6 +148,7 @@ memory() {
 
 raw=$B/raw.tsv
 : >"$raw"
+mbs() { python3 -c "print($2/$4/1e6)"; }	# MB/s from "bytes B seconds S"
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$raw"; }	# round server metric value
 
 for r in $(seq "$ROUNDS"); do
@@ -198,6 +201,16 @@ for r in $(seq "$ROUNDS"); do
 		record "$r" "$server" "idle session USS (kB)" "$((uss / IDLE))"
 		record "$r" "$server" "processes per idle session" "$(python3 -c "print($procs/$IDLE)")"
 	done
+	# the same transfers with no FTP server at all: threads of ftpbench
+	# sending as an ideal server would, received and checked as above
+	for kind in sendfile rw; do
+		record "$r" "ideal-$kind" "RETR $((BIG >> 20)) MiB (MB/s)" \
+			"$(mbs $("$FB" ceiling "retr-$kind" "$B/tree/pub/big" "$BIG" "$BIGSUM" 1))"
+		record "$r" "ideal-$kind" "4 parallel RETR $((MID >> 20)) MiB (MB/s)" \
+			"$(mbs $("$FB" ceiling "retr-$kind" "$B/tree/pub/mid" "$MID" "$MIDSUM" 4))"
+	done
+	record "$r" "ideal-rw" "STOR $((UP >> 20)) MiB (MB/s)" \
+		"$(mbs $("$FB" ceiling stor "$B/tree/incoming/ceiling" "$UP" 0 1))"
 done
 
 iperf3 -s -1 -B 127.0.0.1 -p 5299 >/dev/null 2>&1 &
@@ -232,9 +245,24 @@ for m in order:
     goal = next((g for k, g in goals.items() if m.startswith(k) or k in m), "")
     if "CPU" in m or "latency" in m:
         goal = "lower is better"
-    print(f"| {m} | {fmt(c)} | {fmt(s)} | {statistics.median(ratios):.2f}× | {goal} |")
+    if c and s:
+        print(f"| {m} | {fmt(c)} | {fmt(s)} | {statistics.median(ratios):.2f}× | {goal} |")
 print(f"| loopback limit (iperf3, MB/s) | {plain:.0f} plain, {zc:.0f} with -Z | | | |")
 med = lambda m, s: statistics.median(v[(m, s)].values())
+print("\nWhat the transfer goals need, against an ideal server: ftpbench's own threads")
+print("sending over loopback with sendfile or 256 KiB pread/write (STOR: 256 KiB reads")
+print("written to a file), no FTP, the same client and checks. A goal that needs more")
+print("than both ideal servers reach cannot be met on this machine with this client.\n")
+print("| transfer | goal | needs (MB/s) | ideal, sendfile | ideal, read/write | cellftpd |")
+print("|---|---|---|---|---|---|")
+for m in order:
+    if ("ideal-rw" not in [k[1] for k in v if k[0] == m]) or not v[(m, "vsftpd")]:
+        continue
+    goal = next(g for k, g in goals.items() if m.startswith(k) or k in m)
+    factor = float(goal.split()[1].rstrip("×"))
+    cell = lambda srv: f"{med(m, srv):.0f}" if v[(m, srv)] else "—"
+    print(f"| {m.replace(' (MB/s)', '')} | {goal} vsftpd | {factor * med(m, 'vsftpd'):.0f} | "
+          f"{cell('ideal-sendfile')} | {cell('ideal-rw')} | {cell('cellftpd')} |")
 retr = [m for m in order if m.startswith("RETR") and "MB/s" in m][0]
 print("\nFTPS download rate as a share of the plaintext one (medians): " +
       ", ".join(f"{s} {med('FTPS ' + retr, s) / med(retr, s):.0%}" for s in ("cellftpd", "vsftpd")) + ".")

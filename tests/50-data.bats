@@ -7,8 +7,8 @@
 load helper
 
 SYSUSER=cfd-data
-RANGE_LO=50000
-RANGE_HI=50999
+# shellcheck disable=SC2034 # the passive ports, read by alice_conf (helper.bash)
+RANGE_LO=50000 RANGE_HI=50999
 MIB3=3145728
 
 cleanup() {
@@ -23,8 +23,8 @@ setup() {
 write_client() {
 	cat >"$BATS_TEST_TMPDIR/ftpt.py" <<'PYEOF'
 """A raw control connection that prints every reply line, with helpers
-for passive and active data connections (tests/50-data.bats)."""
-import hashlib
+for passive and active data connections (tests/50-data.bats); the plain
+FTP parts are tests/ftpclient.py's."""
 import os
 import re
 import socket
@@ -32,102 +32,29 @@ import struct
 import sys
 import time
 
-HOST = "127.0.0.1"
-PORT = int(os.environ["PORT"])
-ROOT = os.environ.get("ROOT", "")
-
-
-def out(*args, **kw):
-    print(*args, **kw)
-    sys.stdout.flush()
-
-
-def sha(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def disk(name):
-    with open(os.path.join(ROOT, name), "rb") as f:
-        return f.read()
-
-
-def connect(port, src=None, host=HOST):
-    s = socket.socket()
-    s.settimeout(20)
-    if src is not None:
-        s.bind((src, 0))
-    s.connect((host, port))
-    return s
-
-
-def recv_all(s):
-    chunks = []
-    while True:
-        b = s.recv(1 << 20)
-        if not b:
-            return b"".join(chunks)
-        chunks.append(b)
-
+from ftpclient import HOST, PORT, ROOT, Control, connect, disk, out, recv_all, sha
 
 def reset(s):
     """Close with RST instead of FIN: a broken connection."""
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.close()
 
+class Ftp(Control):
+    login_failed = ""   # a refused login prints its reply alone
 
-class Ftp:
     def __init__(self, src=None, show=True, login=True):
-        self.show = show
-        self.s = connect(PORT, src)
-        self.f = self.s.makefile("rb")
-        self.reply()
+        super().__init__(src=src, show=show)
         if login:
             self.login()
 
-    def reply(self):
-        first = self.f.readline()
-        if not first:
-            out("EOF")
-            raise SystemExit(1)
-        lines = [first.decode("utf-8", "replace").rstrip("\r\n")]
-        if len(lines[0]) >= 4 and lines[0][3] == "-":
-            end = lines[0][:3] + " "
-            while True:
-                line = self.f.readline()
-                if not line:
-                    break
-                lines.append(line.decode("utf-8", "replace").rstrip("\r\n"))
-                if lines[-1].startswith(end):
-                    break
-        if self.show:
-            for line in lines:
-                out(line)
-        return "\n".join(lines)
-
-    def send(self, line):
-        self.s.sendall(line.encode("utf-8", "surrogateescape") + b"\r\n")
-
-    def cmd(self, line):
-        self.send(line)
-        return self.reply()
-
-    def quiet(self, line):
-        show, self.show = self.show, False
-        try:
-            return self.cmd(line)
-        finally:
-            self.show = show
+    def eof(self):
+        """The end of the connection ends the script."""
+        out("EOF")
+        raise SystemExit(1)
 
     def close_abruptly(self):
         self.f.close()
         reset(self.s)
-
-    def login(self, user="alice", password="pw"):
-        self.quiet("USER " + user)
-        r = self.quiet("PASS " + password)
-        if not r.startswith("230"):
-            out(r)
-            raise SystemExit(1)
 
     def pasv(self, show=True):
         r = self.cmd("PASV") if show else self.quiet("PASV")
@@ -138,9 +65,7 @@ class Ftp:
         return "%d.%d.%d.%d" % tuple(n[:4]), n[4] * 256 + n[5]
 
     def epsv(self, show=True):
-        r = self.cmd("EPSV") if show else self.quiet("EPSV")
-        m = re.search(r"\(\|\|\|(\d+)\|\)", r)
-        return int(m.group(1)) if m else None
+        return self.epsv_reply(show)[1]
 
     def data(self, src=None):
         """EPSV (not shown) and a data connection to its port."""
@@ -152,36 +77,16 @@ class Ftp:
 
     def retr(self, name, d=None):
         """RETR over EPSV unless a data socket is given: bytes or None."""
-        d = d or self.data()
-        r = self.cmd("RETR " + name)
-        if not r.startswith("1"):
-            d.close()
-            return None
-        data = recv_all(d)
-        d.close()
-        self.reply()
-        return data
+        _, end, data = self.data_command("RETR " + name, d=d)
+        return None if end is None else data
 
     def stor(self, name, data, verb="STOR", d=None):
-        d = d or self.data()
-        r = self.cmd((verb + " " + name).rstrip())
-        if not r.startswith("1"):
-            d.close()
-            return r
-        d.sendall(data)
-        d.close()
-        return self.reply()
+        r, end, _ = self.data_command((verb + " " + name).rstrip(), data, d)
+        return r if end is None else end
 
     def listing(self, line, d=None):
-        d = d or self.data()
-        r = self.cmd(line)
-        if not r.startswith("1"):
-            d.close()
-            return None
-        data = recv_all(d)
-        d.close()
-        self.reply()
-        return data.decode("utf-8", "replace")
+        _, end, data = self.data_command(line, d=d)
+        return None if end is None else data.decode("utf-8", "replace")
 
     def lines(self, line, d=None):
         """A listing as its lines, each checked to end with CR LF."""
@@ -198,87 +103,22 @@ class Ftp:
 PYEOF
 }
 
-# py [ARGS...]: a Python script on stdin, with ftpt importable and
-# PORT/ROOT in its environment.
+# py [ARGS...]: a Python script on stdin, with ftpt (and tests/ftpclient.py)
+# importable and PORT/ROOT in its environment.
 py() {
-	PYTHONPATH="$BATS_TEST_TMPDIR" PORT="$PORT" ROOT="$ROOT" python3 - "$@"
+	PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$BATS_TEST_TMPDIR:$BATS_TEST_DIRNAME" \
+		PORT="$PORT" ROOT="$ROOT" python3 - "$@"
 }
 
-# conf [server:LINE | section:LINE | LINE]...: $CONF with [server] (log to
-# stderr, passive_ports $RANGE_LO-$RANGE_HI unless given), [user alice]
-# (password pw, $SYSUSER, root $ROOT, allow_write = yes unless given) and
-# after it any section:LINE lines, e.g. a [passive_addresses] section.
+# conf [server:LINE | section:LINE | LINE]...: the configuration, by
+# alice_conf (helper.bash); serve (helper.bash) writes it.
 conf() {
-	local srv="" usr="" tail="" line
-	for line in "$@"; do
-		case $line in
-		server:*) srv+="${line#server:}"$'\n' ;;
-		section:*) tail+="${line#section:}"$'\n' ;;
-		*) usr+="$line"$'\n' ;;
-		esac
-	done
-	[[ "$srv" == *"passive_ports ="* ]] || srv+="passive_ports = $RANGE_LO-$RANGE_HI"$'\n'
-	[[ "$usr" == *"allow_write ="* ]] || usr+="allow_write = yes"$'\n'
-	write_conf <<-EOF
-	[server]
-	log = stderr
-	umask = 022
-	${srv}
-	[user alice]
-	password = pw
-	system_user = $SYSUSER
-	root = $ROOT
-	${usr}
-	${tail}
-	EOF
-}
-
-# serve [conf arguments...]: as root, the account $SYSUSER owning $ROOT,
-# the configuration, the server.
-serve() {
-	require_root
-	add_account "$SYSUSER"
-	make_root
-	chown "$SYSUSER:" "$ROOT"
-	conf "$@"
-	start_server
-}
-
-# mkfile PATH BYTES: random bytes at $ROOT/PATH, owned by the account.
-mkfile() {
-	mkdir -p "$(dirname "$ROOT/$1")"
-	head -c "$2" /dev/urandom >"$ROOT/$1"
-	chown -R "$SYSUSER:" "$ROOT"
-}
-
-# A local random file outside the root: local_file NAME BYTES
-local_file() {
-	head -c "$2" /dev/urandom >"$BATS_TEST_TMPDIR/$1"
-}
-
-checksum() {
-	sha256sum <"$1" | cut -d' ' -f1
-}
-
-
-# The log has a successful transfer line: log_xfer upload|download PATH BYTES
-log_xfer() {
-	wait_log "alice: $1 $2, $3 bytes in "
-	grep -qE -- "alice: $1 $2, $3 bytes in [0-9]+ ms\$" "$SERVER_LOG" || {
-		echo "no successful '$1 $2, $3 bytes' in the log" >&2
-		server_log >&2
-		return 1
-	}
+	alice_conf "$@"
 }
 
 # curl as alice: curl_alice [curl options] PATH
 curl_alice() {
 	ftp_curl -u alice:pw "$@"
-}
-
-no_temp_files() {
-	run find "$ROOT" -name '.cellftpd-upload*'
-	assert_output ""
 }
 
 # ---- round trips with real clients ----

@@ -29,106 +29,48 @@ setup() {
 write_client() {
 	cat >"$BATS_TEST_TMPDIR/atk.py" <<'PYEOF'
 """The attacker's side of tests/70-attacks.bats: a raw control
-connection and passive data connections that trust nothing."""
+connection and passive data connections that trust nothing; the plain
+FTP parts are tests/ftpclient.py's."""
 import os
 import re
 import socket
 import sys
 import time
 
-HOST = "127.0.0.1"
-PORT = int(os.environ["PORT"])
-ROOT = os.environ.get("ROOT", "")
+import ftpclient
+from ftpclient import HOST, PORT, ROOT, connect, out
+
 SECRET = (os.environ.get("SECRET") or "no secret set").encode()
 
 
-def out(*args):
-    print(*args)
-    sys.stdout.flush()
-
-
-def connect(port, src=None, host=HOST, timeout=20):
-    s = socket.socket()
-    s.settimeout(timeout)
-    if src is not None:
-        s.bind((src, 0))
-    s.connect((host, port))
-    return s
-
-
 def recv_all(s):
-    chunks = []
-    try:
-        while True:
-            b = s.recv(1 << 20)
-            if not b:
-                break
-            chunks.append(b)
-    except (ConnectionResetError, socket.timeout):
-        pass
-    return b"".join(chunks)
+    """Everything until the end, a reset or a timeout."""
+    return ftpclient.recv_all(s, (ConnectionResetError, socket.timeout))
 
 
-class Ftp:
+class Ftp(ftpclient.Control):
+    """Replies are returned, never printed."""
+
+    lost = (ConnectionResetError,)  # closed by the server with our bytes unread
+
     def __init__(self, user="alice", password="pw", src=None):
-        self.s = connect(PORT, src)
-        self.f = self.s.makefile("rb")
-        self.greeting = self.reply()
+        super().__init__(src=src, show=False)
         if user is not None:
-            self.cmd("USER " + user)
-            r = self.cmd("PASS " + password)
-            if not r.startswith("230"):
-                out("LOGIN FAILED: " + r)
-                raise SystemExit(1)
-
-    def reply(self):
-        try:
-            first = self.f.readline()
-        except ConnectionResetError:
-            first = b""     # closed by the server with our bytes unread
-        if not first:
-            return "EOF"
-        lines = [first.decode("utf-8", "replace").rstrip("\r\n")]
-        if len(lines[0]) >= 4 and lines[0][3] == "-":
-            end = lines[0][:3] + " "
-            while True:
-                line = self.f.readline()
-                if not line:
-                    break
-                lines.append(line.decode("utf-8", "replace").rstrip("\r\n"))
-                if lines[-1].startswith(end):
-                    break
-        return "\n".join(lines)
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode("utf-8", "surrogateescape")
-        self.s.sendall(data + b"\r\n")
-
-    def cmd(self, line):
-        self.send(line)
-        return self.reply()
+            self.login(user, password)
 
     def epsv(self):
-        r = self.cmd("EPSV")
-        m = re.search(r"\(\|\|\|(\d+)\|\)", r)
-        if not m:
-            out("NO EPSV: " + r)
-            raise SystemExit(1)
-        return int(m.group(1))
+        return self.epsv_port()
 
     def transfer(self, line, send=None):
         """A data command over EPSV: (replies, bytes received); "EOF"
         when the session is gone."""
-        r = self.cmd("EPSV")
-        m = re.search(r"\(\|\|\|(\d+)\|\)", r)
-        if not m:
+        r, port = self.epsv_reply()
+        if port is None:
             return r, b""
-        d = connect(int(m.group(1)))
-        r = self.cmd(line)
-        if not r.startswith("1"):
-            d.close()
-            return r, b""
+        r, end, data = self.data_command(line, send, connect(port))
+        return (r if end is None else r + "\n" + end), data
+
+    def move(self, d, send=None):
         data = b""
         if send is not None:
             try:
@@ -138,7 +80,7 @@ class Ftp:
         else:
             data = recv_all(d)
         d.close()
-        return r + "\n" + self.reply(), data
+        return data
 
 
 def code(reply):
@@ -146,49 +88,28 @@ def code(reply):
 PYEOF
 }
 
-# py [ARGS...]: a Python script on stdin with atk importable.
+# py [ARGS...]: a Python script on stdin with atk (and tests/ftpclient.py)
+# importable.
 py() {
-	PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$BATS_TEST_TMPDIR" PORT="$PORT" \
-		ROOT="$ROOT" SECRET="${SECRET:-}" T="$BATS_TEST_TMPDIR" python3 - "$@"
+	PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$BATS_TEST_TMPDIR:$BATS_TEST_DIRNAME" \
+		PORT="$PORT" ROOT="$ROOT" SECRET="${SECRET:-}" T="$BATS_TEST_TMPDIR" python3 - "$@"
 }
 
-# conf [server:LINE | LINE]...: [server] logging to stderr, [user alice]
-# (password pw, $SYSUSER, root $ROOT, allow_write = yes unless given).
+# conf [server:LINE | LINE]...: alice_conf (helper.bash), with an empty
+# deny_users_file unless one is given: not the machine's /etc/ftpusers,
+# which may list root or not.
 conf() {
-	local srv="" usr="" line
-	for line in "$@"; do
-		case $line in
-		server:*) srv+="${line#server:}"$'\n' ;;
-		*) usr+="$line"$'\n' ;;
-		esac
-	done
-	[[ "$usr" == *"allow_write ="* ]] || usr+="allow_write = yes"$'\n'
-	# not the machine's /etc/ftpusers, which may list root or not
-	if [[ "$srv" != *"deny_users_file"* ]]; then
+	if [[ "$*" != *"server:deny_users_file"* ]]; then
 		: >"$BATS_TEST_TMPDIR/ftpusers"
-		srv+="deny_users_file = $BATS_TEST_TMPDIR/ftpusers"$'\n'
+		set -- "$@" "server:deny_users_file = $BATS_TEST_TMPDIR/ftpusers"
 	fi
-	write_conf <<-EOF
-	[server]
-	log = stderr
-	umask = 022
-	passive_ports = $RANGE_LO-$RANGE_HI
-	${srv}
-	[user alice]
-	password = pw
-	system_user = $SYSUSER
-	root = $ROOT
-	${usr}
-	EOF
+	alice_conf "$@"
 }
 
 # serve [conf arguments...]: as root, the account $SYSUSER owning $ROOT,
 # the decoys outside, the configuration, the server.
 serve() {
-	require_root
-	add_account "$SYSUSER"
-	make_root
-	chown "$SYSUSER:" "$ROOT"
+	own_root
 	outside_tree
 	conf "$@"
 	start_server

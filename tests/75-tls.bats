@@ -101,52 +101,19 @@ setup() {
 	BG_PIDS=()
 }
 
-# conf [server:LINE | section:LINE | LINE]...: [server] logging to stderr
-# with tls = explicit and the test certificate unless the lines set tls,
-# tls_certificate or tls_key; [user alice] (password pw, $SYSUSER, root
-# $ROOT, allow_write = yes unless given); then the section: lines.
+# conf [server:LINE | section:LINE | LINE]...: alice_conf (helper.bash)
+# with passive_ports and an empty deny_users_file first, then tls =
+# explicit and the test certificate unless the lines set tls or
+# tls_certificate. serve (helper.bash) writes it.
 conf() {
-	local srv="" usr="" tail="" line
-	for line in "$@"; do
-		case $line in
-		server:*) srv+="${line#server:}"$'\n' ;;
-		section:*) tail+="${line#section:}"$'\n' ;;
-		*) usr+="$line"$'\n' ;;
-		esac
-	done
-	[[ $'\n'"$srv" == *$'\n'"tls ="* ]] || srv+="tls = explicit"$'\n'
-	if [[ $'\n'"$srv" != *$'\n'"tls_certificate ="* ]]; then
-		srv+="tls_certificate = $CERTS/cert.pem"$'\n'
-		srv+="tls_key = $CERTS/key.pem"$'\n'
-	fi
-	[[ "$usr" == *"allow_write ="* ]] || usr+="allow_write = yes"$'\n'
+	local given tls=()
+	given=$'\n'$(printf '%s\n' "$@")
+	[[ $given == *$'\n'"server:tls ="* ]] || tls+=("server:tls = explicit")
+	[[ $given == *$'\n'"server:tls_certificate ="* ]] ||
+		tls+=("server:tls_certificate = $CERTS/cert.pem" "server:tls_key = $CERTS/key.pem")
 	: >"$BATS_TEST_TMPDIR/ftpusers"
-	write_conf <<-EOF
-	[server]
-	log = stderr
-	umask = 022
-	passive_ports = $RANGE_LO-$RANGE_HI
-	deny_users_file = $BATS_TEST_TMPDIR/ftpusers
-	${srv}
-	[user alice]
-	password = pw
-	system_user = $SYSUSER
-	root = $ROOT
-	${usr}
-	${tail}
-	EOF
-}
-
-# serve [conf arguments...]: as root, the account $SYSUSER owning $ROOT,
-# the configuration, the server (started with $SERVE_OPTS, e.g. -i).
-serve() {
-	require_root
-	add_account "$SYSUSER"
-	make_root
-	chown "$SYSUSER:" "$ROOT"
-	conf "$@"
-	# shellcheck disable=SC2086 # options, one word each
-	start_server ${SERVE_OPTS:-}
+	alice_conf "server:passive_ports = $RANGE_LO-$RANGE_HI" \
+		"server:deny_users_file = $BATS_TEST_TMPDIR/ftpusers" "$@" "${tls[@]}"
 }
 
 # A configuration for -t alone, its lines numbered for the messages:
@@ -175,21 +142,6 @@ tconf() {
 	chmod 600 "$CONF"
 }
 
-# mkfile PATH BYTES: random bytes at $ROOT/PATH, owned by the account.
-mkfile() {
-	mkdir -p "$(dirname "$ROOT/$1")"
-	head -c "$2" /dev/urandom >"$ROOT/$1"
-	chown -R "$SYSUSER:" "$ROOT"
-}
-
-local_file() {	# local_file NAME BYTES: random bytes in the test directory
-	head -c "$2" /dev/urandom >"$BATS_TEST_TMPDIR/$1"
-}
-
-checksum() {
-	sha256sum <"$1" | cut -d' ' -f1
-}
-
 # py: a Python script on stdin with tlsclient importable.
 py() {
 	PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$BATS_TEST_DIRNAME" PORT="$PORT" \
@@ -212,21 +164,6 @@ tls_curl() {
 s_client() {
 	printf 'QUIT\n' | timeout 10 openssl s_client -brief -ign_eof -crlf \
 		-CAfile "$CERTS/cert.pem" -verify_ip 127.0.0.1 -verify_return_error "$@"
-}
-
-# The log has a successful transfer line: log_xfer upload|download PATH BYTES
-log_xfer() {
-	wait_log "alice: $1 $2, $3 bytes in "
-	grep -qE -- "alice: $1 $2, $3 bytes in [0-9]+ ms\$" "$SERVER_LOG" || {
-		echo "no successful '$1 $2, $3 bytes' in the log" >&2
-		server_log >&2
-		return 1
-	}
-}
-
-no_temp_files() {
-	run find "$ROOT" -name '.cellftpd-upload*'
-	assert_output ""
 }
 
 # ---- certificates and -t ----

@@ -25,6 +25,87 @@ write_conf() {
 	chmod 644 "$CONF"
 }
 
+# alice_conf [server:LINE | section:LINE | LINE]...: $CONF with [server]
+# (log to stderr, umask 022, the server: lines, passive_ports
+# $RANGE_LO-$RANGE_HI unless given), [user alice] (password pw, $SYSUSER,
+# root $ROOT, the other lines, allow_write = yes unless given) and after it
+# the section: lines, e.g. a [passive_addresses] section.
+alice_conf() {
+	local srv="" usr="" tail="" line
+	for line in "$@"; do
+		case $line in
+		server:*) srv+="${line#server:}"$'\n' ;;
+		section:*) tail+="${line#section:}"$'\n' ;;
+		*) usr+="$line"$'\n' ;;
+		esac
+	done
+	[[ "$srv" == *"passive_ports ="* ]] || srv+="passive_ports = $RANGE_LO-$RANGE_HI"$'\n'
+	[[ "$usr" == *"allow_write ="* ]] || usr+="allow_write = yes"$'\n'
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	umask = 022
+	${srv}
+	[user alice]
+	password = pw
+	system_user = $SYSUSER
+	root = $ROOT
+	${usr}
+	${tail}
+	EOF
+}
+
+# own_root: as root, the account $SYSUSER, owning $ROOT
+own_root() {
+	require_root
+	add_account "$SYSUSER"
+	make_root
+	chown "$SYSUSER:" "$ROOT"
+}
+
+# serve [conf arguments...]: own_root, the configuration by the file's own
+# conf function, the server (started with $SERVE_OPTS, e.g. -i). A file
+# may define its own serve instead.
+serve() {
+	own_root
+	conf "$@"
+	# shellcheck disable=SC2086 # options, one word each
+	start_server ${SERVE_OPTS:-}
+}
+
+# ---- files and transfers of alice's sessions ----
+
+# mkfile PATH BYTES: random bytes at $ROOT/PATH, owned by the account.
+mkfile() {
+	mkdir -p "$(dirname "$ROOT/$1")"
+	head -c "$2" /dev/urandom >"$ROOT/$1"
+	chown -R "$SYSUSER:" "$ROOT"
+}
+
+# A local random file outside the root: local_file NAME BYTES
+local_file() {
+	head -c "$2" /dev/urandom >"$BATS_TEST_TMPDIR/$1"
+}
+
+checksum() {
+	sha256sum <"$1" | cut -d' ' -f1
+}
+
+# The log has a successful transfer line: log_xfer upload|download PATH BYTES
+log_xfer() {
+	wait_log "alice: $1 $2, $3 bytes in "
+	grep -qE -- "alice: $1 $2, $3 bytes in [0-9]+ ms\$" "$SERVER_LOG" || {
+		echo "no successful '$1 $2, $3 bytes' in the log" >&2
+		server_log >&2
+		return 1
+	}
+}
+
+no_temp_files() {
+	run find "$ROOT" -name '.cellftpd-upload*'
+	assert_output ""
+}
+
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -4,7 +4,8 @@
 As a module (PORT, ROOT and CERT in the environment):
   Chat            a raw control connection that prints every reply line and
                   can upgrade itself with AUTH TLS (starttls) or start in TLS
-                  (implicit); data connections over EPSV, plain or TLS
+                  (implicit); data connections over EPSV, plain or TLS.
+                  Its plain FTP parts are tests/ftpclient.py's Control
   ReuseFTP_TLS    ftplib.FTP_TLS whose data connections resume the control
                   connection's TLS session (what RFC 4217 servers that check
                   session reuse need); the stock FTP_TLS does not resume
@@ -22,32 +23,15 @@ The server's certificate is verified against $CERT (its own CA), for the
 name 127.0.0.1.
 """
 import ftplib
-import hashlib
 import os
-import re
 import socket
 import ssl
 import sys
 
-HOST = "127.0.0.1"
-PORT = int(os.environ.get("PORT", "0"))
-ROOT = os.environ.get("ROOT", "")
+import ftpclient
+from ftpclient import HOST, PORT, ROOT, TIMEOUT, disk, out, recv_all, sha
+
 CERT = os.environ.get("CERT", "")
-TIMEOUT = 20
-
-
-def out(*args):
-    print(*args)
-    sys.stdout.flush()
-
-
-def sha(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def disk(name):
-    with open(os.path.join(ROOT, name), "rb") as f:
-        return f.read()
 
 
 def context(maximum=None):
@@ -58,28 +42,20 @@ def context(maximum=None):
     return ctx
 
 
-def recv_all(s):
-    """Everything until a clean end; a TLS socket wrapped with
-    suppress_ragged_eofs=False raises on an end without close_notify."""
-    chunks = []
-    while True:
-        b = s.recv(1 << 20)
-        if not b:
-            return b"".join(chunks)
-        chunks.append(b)
-
-
-class Chat:
-    """A raw control connection; replies are printed unless show=False."""
+class Chat(ftpclient.Control):
+    """A raw control connection (tests/ftpclient.py) that can turn TLS;
+    replies are printed unless show=False. Lines are read through its own
+    buffer, as the socket under it changes at the handshake."""
 
     def __init__(self, implicit=False, ctx=None, show=True, port=None):
-        self.show = show
+        self.implicit = implicit
         self.ctx = ctx or context()
+        super().__init__(port, show=show)
+
+    def opened(self):
         self.buf = b""
-        self.s = socket.create_connection((HOST, port or PORT), timeout=TIMEOUT)
-        if implicit:
+        if self.implicit:
             self.handshake()
-        self.greeting = self.reply()
 
     def handshake(self):
         if self.buf:
@@ -102,43 +78,8 @@ class Chat:
         line, self.buf = self.buf.split(b"\n", 1)
         return line
 
-    def reply(self):
-        first = self.line()
-        if first is None:
-            if self.show:
-                out("EOF")
-            return "EOF"
-        lines = [first.decode("utf-8", "replace").rstrip("\r")]
-        if len(lines[0]) >= 4 and lines[0][3] == "-":
-            end = lines[0][:3] + " "
-            while True:
-                line = self.line()
-                if line is None:
-                    break
-                lines.append(line.decode("utf-8", "replace").rstrip("\r"))
-                if lines[-1].startswith(end):
-                    break
-        if self.show:
-            for line in lines:
-                out(line)
-        return "\n".join(lines)
-
     def raw(self, data):
         self.s.sendall(data)
-
-    def send(self, line):
-        self.s.sendall(line.encode("utf-8", "surrogateescape") + b"\r\n")
-
-    def cmd(self, line):
-        self.send(line)
-        return self.reply()
-
-    def quiet(self, line):
-        show, self.show = self.show, False
-        try:
-            return self.cmd(line)
-        finally:
-            self.show = show
 
     def starttls(self):
         r = self.cmd("AUTH TLS")
@@ -146,47 +87,35 @@ class Chat:
             self.handshake()
         return r
 
-    def login(self, user="alice", password="pw"):
-        self.quiet("USER " + user)
-        r = self.quiet("PASS " + password)
-        if not r.startswith("230"):
-            out("LOGIN FAILED: " + r)
-            raise SystemExit(1)
-
     def epsv(self):
-        r = self.quiet("EPSV")
-        m = re.search(r"\(\|\|\|(\d+)\|\)", r)
-        if m is None:
-            out("NO EPSV: " + r)
-            raise SystemExit(1)
-        return socket.create_connection((HOST, int(m.group(1))), timeout=TIMEOUT)
+        """EPSV, not printed, and a data connection to its port."""
+        return self.data()
 
     def transfer(self, line, send=None, tls=False):
         """A data command over EPSV, the data connection plain or (tls)
         resuming this session: (final reply, bytes received).  The replies
         are printed; a failed data handshake is printed as DATA ERROR."""
-        d = self.epsv()
-        r = self.cmd(line)
+        r, end, data = self.data_command(line, send, tls=tls)
+        return (r if end is None else end), data
+
+    def move(self, d, send=None, tls=False):
         data = b""
-        if r.startswith("1"):
-            try:
+        try:
+            if tls:
+                d = self.ctx.wrap_socket(d, server_hostname=HOST,
+                                         session=self.s.session,
+                                         suppress_ragged_eofs=False)
+            if send is not None:
+                d.sendall(send)
                 if tls:
-                    d = self.ctx.wrap_socket(d, server_hostname=HOST,
-                                             session=self.s.session,
-                                             suppress_ragged_eofs=False)
-                if send is not None:
-                    d.sendall(send)
-                    if tls:
-                        d = d.unwrap()
-                else:
-                    data = recv_all(d)
-            except (OSError, ssl.SSLError) as e:
-                out("DATA ERROR " + type(e).__name__)
-            d.close()
-            r = self.reply()
-        else:
-            d.close()
-        return r, data
+                    d = d.unwrap()
+            else:
+                # a TLS end without close_notify raises here
+                data = recv_all(d)
+        except (OSError, ssl.SSLError) as e:
+            out("DATA ERROR " + type(e).__name__)
+        d.close()
+        return data
 
 
 class ReuseFTP_TLS(ftplib.FTP_TLS):

@@ -518,7 +518,6 @@ ideal_server(void *arg)
 			done += (uint64_t)n;
 		}
 		j->failed = fd < 0 || close(fd) != 0 || done != j->size;
-		unlink(name);
 	} else if ((fd = open(j->path, O_RDONLY | O_CLOEXEC)) >= 0) {
 		off_t off = 0;
 
@@ -578,7 +577,7 @@ run_ceiling(const char *kind, const char *path, uint64_t size, uint64_t sum, int
 	struct ideal j[64];
 	unsigned char *up = NULL;
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), failed = 0;
-	double start;
+	double start, elapsed;
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 64) != 0) {
@@ -602,12 +601,19 @@ run_ceiling(const char *kind, const char *path, uint64_t size, uint64_t sum, int
 		pthread_join(ts[i], NULL);
 		failed |= j[i].failed;
 	}
+	elapsed = now() - start;
+	for (int i = 0; up != NULL && i < par; i++) {
+		char name[4096];
+
+		snprintf(name, sizeof name, "%s.%d", path, i);
+		unlink(name);	/* after the clock, as the bench removes uploads */
+	}
 	if (failed) {
 		fprintf(stderr, "ftpbench: ceiling %s: wrong size or content\n", kind);
 		return 1;
 	}
 	printf("bytes %llu seconds %.3f\n", (unsigned long long)size * (unsigned)par,
-	    now() - start);
+	    elapsed);
 	free(up);
 	return 0;
 }

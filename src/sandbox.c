@@ -5,8 +5,9 @@
  *   sandbox_become():  groups, gid, uid, then a proof that root is gone.
  *   sandbox_confine(): resource limits, no core dumps, a Landlock ruleset
  *                      (the root, read-only unless the account may write,
- *                      plus the few files a session reads), a seccomp
- *                      allow-list of system calls.
+ *                      plus the few files a session reads; no signals to
+ *                      and no abstract sockets of processes outside the
+ *                      session), a seccomp allow-list of system calls.
  * A layer the kernel lacks is skipped with a logged notice. */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,17 @@
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
 #define LANDLOCK_ACCESS_FS_TRUNCATE	(1ULL << 14)
 #endif
+#define SCOPE_ABSTRACT_UNIX_SOCKET	(1ULL << 0)	/* Landlock ABI 6 */
+#define SCOPE_SIGNAL			(1ULL << 1)
+
+/* A ruleset's attributes as of Landlock ABI 6, whatever the headers this
+ * is built with know; a kernel with an older ABI takes the fields it
+ * knows as long as the others are zero. */
+struct ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
 
 int
 sandbox_become(const struct account *a, const char **what)
@@ -103,15 +116,17 @@ allow_file(int ruleset, const char *path, unsigned long long access)
 	return rc;
 }
 
+/* The files of the session (unless files is 0: symlinks = follow) and,
+ * where the kernel has scopes, its signals and abstract sockets. */
 static const char *
-confine_fs(const struct session *s, int abi)
+confine_landlock(const struct session *s, int abi, int files)
 {
 	const unsigned long long read = LANDLOCK_ACCESS_FS_READ_FILE |
 	    LANDLOCK_ACCESS_FS_READ_DIR;
 	unsigned long long handled = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
 	unsigned long long write = LANDLOCK_ACCESS_FS_WRITE_FILE |
 	    LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE;
-	struct landlock_ruleset_attr attr;
+	struct ruleset_attr attr;
 	int rs, ok;
 
 	if (abi >= 2) {
@@ -131,16 +146,22 @@ confine_fs(const struct session *s, int abi)
 		    (abi >= 2 ? LANDLOCK_ACCESS_FS_REFER : 0);
 	}
 	memset(&attr, 0, sizeof attr);
-	attr.handled_access_fs = handled;
+	attr.handled_access_fs = files ? handled : 0;
+	if (abi >= 6) {
+		/* no signals to processes outside this session, such as other
+		 * connections' pre-login and TLS processes, which may run as
+		 * the same account (nobody); no abstract UNIX sockets */
+		attr.scoped = SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET;
+	}
 	rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
 	if (rs < 0) {
 		return "cannot create a ruleset";
 	}
-	ok = allow_beneath(rs, s->vfs.rootfd, read |
+	ok = (!files || (allow_beneath(rs, s->vfs.rootfd, read |
 	    (s->acct.allow_write != WRITE_NO ? write : 0)) == 0 &&
 	    /* owner and group names in listings */
 	    allow_file(rs, "/etc/passwd", LANDLOCK_ACCESS_FS_READ_FILE) == 0 &&
-	    allow_file(rs, "/etc/group", LANDLOCK_ACCESS_FS_READ_FILE) == 0 &&
+	    allow_file(rs, "/etc/group", LANDLOCK_ACCESS_FS_READ_FILE) == 0)) &&
 	    syscall(SYS_landlock_restrict_self, rs, 0) == 0;
 	close(rs);
 	return ok ? NULL : strerror(errno);
@@ -191,7 +212,7 @@ sandbox_confine(const struct session *s)
 {
 	struct rlimit none = { 0, 0 }, files = { SESSION_FILES_MAX, SESSION_FILES_MAX };
 	const char *why;
-	int abi = landlock_abi();
+	int abi = landlock_abi(), fs_rules = s->acct.symlinks != SYMLINKS_FOLLOW;
 
 	/* names for listings: NSS reads its configuration now, not later */
 	(void)getpwuid(0);
@@ -200,14 +221,17 @@ sandbox_confine(const struct session *s)
 	    setrlimit(RLIMIT_NPROC, &none) != 0 || setrlimit(RLIMIT_NOFILE, &files) != 0) {
 		log_msg(LOG_NOTICE, "sandbox: resource limits not set: %s", strerror(errno));
 	}
-	if (s->acct.symlinks == SYMLINKS_FOLLOW) {
-		log_msg(LOG_INFO, "sandbox: no Landlock ruleset: symlinks = follow "
-		    "may lead anywhere");
+	if (!fs_rules) {
+		log_msg(LOG_INFO, "sandbox: no Landlock rules for files: symlinks = "
+		    "follow may lead anywhere");
 	} else if (abi == 0) {
 		log_msg(LOG_NOTICE, "sandbox: this kernel has no Landlock; the root is "
 		    "enforced by openat2 alone");
-	} else if ((why = confine_fs(s, abi)) != NULL) {
-		log_msg(LOG_NOTICE, "sandbox: Landlock not applied: %s", why);
+	}
+	if ((fs_rules && abi > 0) || abi >= 6) {
+		if ((why = confine_landlock(s, abi, fs_rules)) != NULL) {
+			log_msg(LOG_NOTICE, "sandbox: Landlock not applied: %s", why);
+		}
 	}
 #ifndef CELLFTPD_NO_SECCOMP
 	if ((why = confine_syscalls()) != NULL) {

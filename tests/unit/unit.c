@@ -3,6 +3,8 @@
  * time values; and the seccomp filter built into a session. Output is
  * TAP, counted by tests/run.sh. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +361,56 @@ test_seccomp(void)
 }
 #endif
 
+/* Landlock's scope: a confined process may signal itself, but no process
+ * outside its session, not even one of its own account (here: root). */
+static void
+test_signal_scope(enum symlinks_mode mode)
+{
+	static struct session s;
+	pid_t parent = getpid(), pid;
+	char got[64] = "", want[64];
+	int p[2], status = 0;
+
+	if (landlock_abi() < 6) {
+		printf("# Landlock ABI %d: signal scoping needs 6, not checked\n",
+		    landlock_abi());
+		return;
+	}
+	s.acct.symlinks = mode;		/* follow: no rules for files */
+	s.vfs.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s.vfs.rootfd < 0 || pipe(p) != 0 || (pid = fork()) < 0) {
+		ok(0, "Landlock scope: set-up");
+		return;
+	}
+	if (pid == 0) {
+		int out, self, null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 2);		/* the sandbox's notices */
+		log_open(LOGTO_STDERR, 0);
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);	/* as sandbox_become() */
+		sandbox_confine(&s);
+		out = (int)syscall(SYS_tgkill, parent, parent, 0) == 0 ? 0 : errno;
+		self = (int)syscall(SYS_tgkill, getpid(), gettid(), 0) == 0 ? 0 : errno;
+		dprintf(p[1], "outside %d self %d", out, self);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], got, sizeof got - 1) < 0) {
+		got[0] = '\0';
+	}
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	close(s.vfs.rootfd);
+	snprintf(want, sizeof want, "outside %d self 0", EPERM);
+	ok(strcmp(got, want) == 0, mode == SYMLINKS_FOLLOW ?
+	    "Landlock scope, symlinks = follow: no signal outside the session" :
+	    "Landlock scope: a session cannot signal a process outside it (EPERM), "
+	    "only itself");
+	if (strcmp(got, want) != 0) {
+		printf("# got '%s', status %d\n", got, status);
+	}
+}
+
 int
 main(void)
 {
@@ -372,6 +424,8 @@ main(void)
 #ifndef CELLFTPD_NO_SECCOMP
 	test_seccomp();
 #endif
+	test_signal_scope(SYMLINKS_CONTAIN);
+	test_signal_scope(SYMLINKS_FOLLOW);
 	printf("1..%d\n", ntests);
 	printf("unit: %d passed, %d failed\n", ntests - failed, failed);
 	return failed != 0;

@@ -14,6 +14,9 @@
  *       uploads SIZE bytes of the bench pattern; prints "bytes B seconds S"
  *   ftpbench ceiling retr-sendfile|retr-rw PATH SIZE SUM N
  *   ftpbench ceiling stor PATH SIZE 1
+ *   ftpbench ceiling retr-tls PATH SIZE SUM 1 PEM
+ *       (retr-tls: TLS with the certificate and key in PEM, 256 KiB
+ *       pread and SSL_write, as cellftpd's TLS process encrypts)
  *       no FTP server: N pairs of threads in this process move the data
  *       over loopback TCP as an ideal server would (sendfile of PATH, or
  *       256 KiB pread/write; for stor, 256 KiB reads written to PATH.i),
@@ -492,6 +495,8 @@ run_stor(int port, const char *path, uint64_t size)
 
 #define IDEAL_BUF (256 * 1024)
 
+static SSL_CTX *ideal_tls;	/* retr-tls: the ideal server's side */
+
 struct ideal {
 	int		 lfd;		/* the listener, shared */
 	const char	*kind, *path;
@@ -518,6 +523,20 @@ ideal_server(void *arg)
 			done += (uint64_t)n;
 		}
 		j->failed = fd < 0 || close(fd) != 0 || done != j->size;
+	} else if (strcmp(j->kind, "retr-tls") == 0) {
+		SSL *ssl = SSL_new(ideal_tls);
+		off_t off = 0;
+
+		fd = open(j->path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && ssl != NULL && SSL_set_fd(ssl, c) == 1 && SSL_accept(ssl) == 1) {
+			while ((n = pread(fd, buf, IDEAL_BUF, off)) > 0 &&
+			    SSL_write(ssl, buf, (int)n) == n) {
+				off += n;
+			}
+			SSL_shutdown(ssl);
+		}
+		SSL_free(ssl);
+		close(fd);
 	} else if ((fd = open(j->path, O_RDONLY | O_CLOEXEC)) >= 0) {
 		off_t off = 0;
 
@@ -557,13 +576,20 @@ ideal_client(void *arg)
 		struct sum s = { .h = { 0xcbf29ce484222325ULL, 1, 2, 3 } };
 		ssize_t n;
 
+		SSL *ssl = NULL;
+
 		if (buf == NULL && (buf = malloc(BUF)) == NULL) {
 			die("malloc");
 		}
-		while ((n = read(fd, buf, BUF)) > 0) {
+		if (ideal_tls != NULL && ((ssl = SSL_new(tls)) == NULL ||
+		    SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1)) {
+			die("TLS handshake");
+		}
+		while ((n = ssl != NULL ? SSL_read(ssl, buf, BUF) : read(fd, buf, BUF)) > 0) {
 			sum_add(&s, buf, (size_t)n);
 		}
 		j->failed = sum_end(&s) != j->sum || s.n != j->size;
+		SSL_free(ssl);
 	}
 	close(fd);
 	return NULL;
@@ -741,6 +767,16 @@ main(int argc, char **argv)
 	}
 	if (argc == 5 && strcmp(argv[1], "stor") == 0) {
 		return run_stor(atoi(argv[2]), argv[3], strtoull(argv[4], NULL, 10));
+	}
+	if (argc == 8 && strcmp(argv[1], "ceiling") == 0 && strcmp(argv[2], "retr-tls") == 0) {
+		if ((tls = SSL_CTX_new(TLS_client_method())) == NULL ||
+		    (ideal_tls = SSL_CTX_new(TLS_server_method())) == NULL ||
+		    SSL_CTX_use_certificate_chain_file(ideal_tls, argv[7]) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ideal_tls, argv[7], SSL_FILETYPE_PEM) != 1) {
+			die(argv[7]);
+		}
+		return run_ceiling(argv[2], argv[3], strtoull(argv[4], NULL, 10),
+		    strtoull(argv[5], NULL, 16), atoi(argv[6]));
 	}
 	if (argc == 7 && strcmp(argv[1], "ceiling") == 0) {
 		return run_ceiling(argv[2], argv[3], strtoull(argv[4], NULL, 10),

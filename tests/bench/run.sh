@@ -211,6 +211,8 @@ for r in $(seq "$ROUNDS"); do
 	done
 	record "$r" "ideal-rw" "STOR $((UP >> 20)) MiB (MB/s)" \
 		"$(mbs $("$FB" ceiling stor "$B/tree/incoming/ceiling" "$UP" 0 1))"
+	record "$r" "ideal-rw" "FTPS RETR $((BIG >> 20)) MiB (MB/s)" \
+		"$(mbs $("$FB" ceiling retr-tls "$B/tree/pub/big" "$BIG" "$BIGSUM" 1 "$B/tls.pem"))"
 done
 
 iperf3 -s -1 -B 127.0.0.1 -p 5299 >/dev/null 2>&1 &
@@ -251,17 +253,18 @@ print(f"| loopback limit (iperf3, MB/s) | {plain:.0f} plain, {zc:.0f} with -Z | 
 med = lambda m, s: statistics.median(v[(m, s)].values())
 print("\nWhat the transfer goals need, against an ideal server: ftpbench's own threads")
 print("sending over loopback with sendfile or 256 KiB pread/write (STOR: 256 KiB reads")
-print("written to a file), no FTP, the same client and checks. A goal that needs more")
-print("than both ideal servers reach cannot be met on this machine with this client.\n")
+print("written to a file; FTPS: pread and SSL_write), no FTP, the same client and")
+print("checks. A goal that needs more than both ideal servers reach cannot be met on")
+print("this machine with this client.\n")
 print("| transfer | goal | needs (MB/s) | ideal, sendfile | ideal, read/write | cellftpd |")
 print("|---|---|---|---|---|---|")
 for m in order:
     if ("ideal-rw" not in [k[1] for k in v if k[0] == m]) or not v[(m, "vsftpd")]:
         continue
     goal = next(g for k, g in goals.items() if m.startswith(k) or k in m)
-    factor = float(goal.split()[1].rstrip("×"))
+    need = f"{float(goal.split()[1].rstrip('×')) * med(m, 'vsftpd'):.0f}" if goal else "—"
     cell = lambda srv: f"{med(m, srv):.0f}" if v[(m, srv)] else "—"
-    print(f"| {m.replace(' (MB/s)', '')} | {goal} vsftpd | {factor * med(m, 'vsftpd'):.0f} | "
+    print(f"| {m.replace(' (MB/s)', '')} | {goal + ' vsftpd' if goal else '—'} | {need} | "
           f"{cell('ideal-sendfile')} | {cell('ideal-rw')} | {cell('cellftpd')} |")
 retr = [m for m in order if m.startswith("RETR") and "MB/s" in m][0]
 print("\nFTPS download rate as a share of the plaintext one (medians): " +

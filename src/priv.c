@@ -334,6 +334,7 @@ priv_start(struct session *s, struct config *cfg)
 		} else {
 			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		}
+		sandbox_scope();	/* no signals to other connections */
 		if (cfg->srv.tls == TLS_IMPLICIT) {
 			if (tls_start(s) != 0) {
 				_exit(EXIT_OK);		/* logged */

@@ -116,8 +116,9 @@ allow_file(int ruleset, const char *path, unsigned long long access)
 	return rc;
 }
 
-/* The files of the session (unless files is 0: symlinks = follow) and,
- * where the kernel has scopes, its signals and abstract sockets. */
+/* The files of the session s (unless files is 0: symlinks = follow, or
+ * before login, where s is NULL) and, where the kernel has scopes, its
+ * signals and abstract sockets. */
 static const char *
 confine_landlock(const struct session *s, int abi, int files)
 {
@@ -136,7 +137,7 @@ confine_landlock(const struct session *s, int abi, int files)
 		handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
 		write |= LANDLOCK_ACCESS_FS_TRUNCATE;
 	}
-	if (s->acct.allow_write == WRITE_YES) {
+	if (files && s->acct.allow_write == WRITE_YES) {
 		/* renaming any kind of entry needs the right to make one; making
 		 * devices needs CAP_MKNOD too, which a session never has */
 		write |= LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |
@@ -238,6 +239,21 @@ sandbox_confine(const struct session *s)
 		log_msg(LOG_NOTICE, "sandbox: seccomp not applied: %s", why);
 	}
 #endif
+}
+
+/* Before login: the process that reads the network (and relays TLS)
+ * gets the scopes alone; it is already chrooted into an empty
+ * directory, and runs as the same account as other connections' ones. */
+void
+sandbox_scope(void)
+{
+	int abi = landlock_abi();
+	const char *why;
+
+	if (abi >= 6 && (why = confine_landlock(NULL, abi, 0)) != NULL) {
+		log_msg(LOG_NOTICE, "sandbox: Landlock scopes not applied before "
+		    "login: %s", why);
+	}
 }
 
 /* For -t: which layers this machine provides. */

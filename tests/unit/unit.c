@@ -363,8 +363,10 @@ test_seccomp(void)
 
 /* Landlock's scope: a confined process may signal itself, but no process
  * outside its session, not even one of its own account (here: root). */
+enum scope_case { SCOPE_SESSION, SCOPE_FOLLOW, SCOPE_PRELOGIN };
+
 static void
-test_signal_scope(enum symlinks_mode mode)
+test_signal_scope(enum scope_case how)
 {
 	static struct session s;
 	pid_t parent = getpid(), pid;
@@ -376,7 +378,7 @@ test_signal_scope(enum symlinks_mode mode)
 		    landlock_abi());
 		return;
 	}
-	s.acct.symlinks = mode;		/* follow: no rules for files */
+	s.acct.symlinks = how == SCOPE_FOLLOW ? SYMLINKS_FOLLOW : SYMLINKS_CONTAIN;
 	s.vfs.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s.vfs.rootfd < 0 || pipe(p) != 0 || (pid = fork()) < 0) {
 		ok(0, "Landlock scope: set-up");
@@ -388,7 +390,11 @@ test_signal_scope(enum symlinks_mode mode)
 		dup2(null, 2);		/* the sandbox's notices */
 		log_open(LOGTO_STDERR, 0);
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);	/* as sandbox_become() */
-		sandbox_confine(&s);
+		if (how == SCOPE_PRELOGIN) {
+			sandbox_scope();
+		} else {
+			sandbox_confine(&s);
+		}
 		out = (int)syscall(SYS_tgkill, parent, parent, 0) == 0 ? 0 : errno;
 		self = (int)syscall(SYS_tgkill, getpid(), gettid(), 0) == 0 ? 0 : errno;
 		dprintf(p[1], "outside %d self %d", out, self);
@@ -402,7 +408,9 @@ test_signal_scope(enum symlinks_mode mode)
 	waitpid(pid, &status, 0);
 	close(s.vfs.rootfd);
 	snprintf(want, sizeof want, "outside %d self 0", EPERM);
-	ok(strcmp(got, want) == 0, mode == SYMLINKS_FOLLOW ?
+	ok(strcmp(got, want) == 0, how == SCOPE_PRELOGIN ?
+	    "Landlock scope before login: no signal to other processes" :
+	    how == SCOPE_FOLLOW ?
 	    "Landlock scope, symlinks = follow: no signal outside the session" :
 	    "Landlock scope: a session cannot signal a process outside it (EPERM), "
 	    "only itself");
@@ -424,8 +432,9 @@ main(void)
 #ifndef CELLFTPD_NO_SECCOMP
 	test_seccomp();
 #endif
-	test_signal_scope(SYMLINKS_CONTAIN);
-	test_signal_scope(SYMLINKS_FOLLOW);
+	test_signal_scope(SCOPE_SESSION);
+	test_signal_scope(SCOPE_FOLLOW);
+	test_signal_scope(SCOPE_PRELOGIN);
 	printf("1..%d\n", ntests);
 	printf("unit: %d passed, %d failed\n", ntests - failed, failed);
 	return failed != 0;

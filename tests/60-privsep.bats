@@ -25,18 +25,6 @@ setup() {
 	start_server
 }
 
-# The session's processes, parent first: "PID UID" lines.
-session_tree() {
-	local top
-	top=$(sessions | head -1)
-	[ -n "$top" ] || return 1
-	echo "$top $(awk '/^Uid:/ {print $2}' "/proc/$top/status")"
-	local kid
-	for kid in $(pgrep -P "$top"); do
-		echo "$kid $(awk '/^Uid:/ {print $2}' "/proc/$kid/status")"
-	done
-}
-
 @test "before login, the network-facing process runs as nobody in an empty chroot" {
 	python3 "$FTPCHAT" "$PORT" "USER alice" "sleep:3" >/dev/null &
 	chat_pid=$!

@@ -815,18 +815,6 @@ plain equal"
 
 # ---- privilege separation ----
 
-# The session's processes, parent first: "PID UID" lines.
-session_tree() {
-	local top
-	top=$(sessions | head -1)
-	[ -n "$top" ] || return 1
-	echo "$top $(awk '/^Uid:/ {print $2}' "/proc/$top/status")"
-	local kid
-	for kid in $(pgrep -P "$top"); do
-		echo "$kid $(awk '/^Uid:/ {print $2}' "/proc/$kid/status")"
-	done
-}
-
 # key_in_memory PID KEYFILE: how many readable mappings of PID hold the
 # EC private key of KEYFILE, as big-endian bytes, as a little-endian
 # BIGNUM (OpenSSL's own form) or as the PEM text.

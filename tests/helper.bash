@@ -106,6 +106,18 @@ no_temp_files() {
 	assert_output ""
 }
 
+# The session's processes, parent first: "PID UID" lines.
+session_tree() {
+	local top
+	top=$(sessions | head -1)
+	[ -n "$top" ] || return 1
+	echo "$top $(awk '/^Uid:/ {print $2}' "/proc/$top/status")"
+	local kid
+	for kid in $(pgrep -P "$top"); do
+		echo "$kid $(awk '/^Uid:/ {print $2}' "/proc/$kid/status")"
+	done
+}
+
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -298,6 +298,7 @@ int sandbox_become(const struct account *, const char **what);
 /* After login: limits, Landlock, seccomp (each skipped with a notice
  * where the kernel lacks it). */
 void sandbox_confine(const struct session *);
+/* Before login: Landlock's scopes alone (no signals to other processes). */
 void sandbox_scope(void);
 void sandbox_report(FILE *);
 int landlock_abi(void);

@@ -83,6 +83,9 @@ print_names(void)
 			printf("\t\"%s\\0\"\n", name);
 			at[nr] = off;
 			off += (unsigned)strlen(name) + 1;
+			if (off >= 0xffff) {	/* the offsets are 16 bits */
+				fail("system call names", E2BIG);
+			}
 			n = nr + 1;
 			free(name);
 		}

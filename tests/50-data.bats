@@ -858,44 +858,24 @@ b'fresh'"
 	from ftpt import *
 	c = Ftp()
 	c.cmd("ABOR")
-	# 1: a plain ABOR line
-	d = c.data()
-	c.cmd("RETR big")
-	d.recv(65536)
-	c.send("ABOR")
-	c.reply()
-	c.reply()
-	d.close()
-	c.cmd("NOOP")
-	# 2: as BSD ftp: IAC IP IAC urgent, then DM and ABOR
-	d = c.data()
-	c.cmd("RETR big")
-	d.recv(65536)
-	c.s.send(b"\xff\xf4\xff", socket.MSG_OOB)
-	c.s.sendall(b"\xf2ABOR\r\n")
-	c.reply()
-	c.reply()
-	d.close()
-	c.cmd("NOOP")
-	# 3: IAC IP IAC DM in one urgent send, then ABOR
-	d = c.data()
-	c.cmd("RETR big")
-	d.recv(65536)
-	c.s.send(b"\xff\xf4\xff\xf2", socket.MSG_OOB)
-	c.s.sendall(b"ABOR\r\n")
-	c.reply()
-	c.reply()
-	d.close()
-	c.cmd("NOOP")
-	# 4: as Python's ftplib.abort(): the whole line sent urgent
-	d = c.data()
-	c.cmd("RETR big")
-	d.recv(65536)
-	c.s.sendall(b"ABOR\r\n", socket.MSG_OOB)
-	c.reply()
-	c.reply()
-	d.close()
-	c.cmd("NOOP")
+	# how a client says ABOR in a transfer: urgent bytes, then plain ones
+	for urgent, rest in [
+	        (b"", b"ABOR\r\n"),                  # a plain ABOR line
+	        (b"\xff\xf4\xff", b"\xf2ABOR\r\n"),  # BSD ftp: IAC IP IAC, then DM
+	        (b"\xff\xf4\xff\xf2", b"ABOR\r\n"),  # IAC IP IAC DM in one urgent send
+	        (b"ABOR\r\n", b""),                  # Python's ftplib.abort(): all urgent
+	]:
+	    d = c.data()
+	    c.cmd("RETR big")
+	    d.recv(65536)
+	    if urgent:
+	        c.s.send(urgent, socket.MSG_OOB)
+	    if rest:
+	        c.s.sendall(rest)
+	    c.reply()
+	    c.reply()
+	    d.close()
+	    c.cmd("NOOP")
 	c.cmd("ABOR")
 	EOF
 	assert_success

@@ -28,11 +28,7 @@ setup() {
 @test "before login, the network-facing process runs as nobody in an empty chroot" {
 	python3 "$FTPCHAT" "$PORT" "USER alice" "sleep:3" >/dev/null &
 	chat_pid=$!
-	for _ in $(seq 40); do
-		[ "$(session_tree 2>/dev/null | wc -l)" -eq 2 ] && break
-		sleep 0.05
-	done
-	run session_tree
+	run wait_session_tree
 	assert_equal "${#lines[@]}" 2
 	read -r parent parent_uid <<<"${lines[0]}"
 	read -r child child_uid <<<"${lines[1]}"

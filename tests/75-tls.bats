@@ -848,11 +848,7 @@ key_in_memory() {
 	EOF
 	chat_pid=$!
 	wait_log "alice: logged in as system user $SYSUSER"
-	for _ in $(seq 40); do
-		[ "$(session_tree 2>/dev/null | wc -l)" -eq 2 ] && break
-		sleep 0.05
-	done
-	run session_tree
+	run wait_session_tree
 	assert_equal "${#lines[@]}" 2
 	read -r session session_uid <<<"${lines[0]}"
 	read -r tlsend tlsend_uid <<<"${lines[1]}"

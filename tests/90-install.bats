@@ -169,6 +169,25 @@ StandardError=journal"
 	assert_output "served through the unit's command line"
 }
 
+# start_xinetd ENTRY SERVICE: the real xinetd with the shipped
+# xinetd/ENTRY (service SERVICE) on a free $PORT, 127.0.0.1 only, running
+# this tree's binary with $CONF; XINETD_PID is set, its log is xinetd.msg.
+start_xinetd() {
+	PORT=$(free_port)
+	sed -e "s/^service $2\$/service $1-test/" \
+	    -e "s|/usr/local/sbin/cellftpd|$CELLFTPD|" \
+	    -e "s|-c /etc/cellftpd.conf|-c $CONF|" \
+	    -e "s|^{|{\n\ttype\t\t= UNLISTED\n\tport\t\t= $PORT\n\tbind\t\t= 127.0.0.1|" \
+	    "$REPO/xinetd/$1" >"$BATS_TEST_TMPDIR/xinetd.conf"
+	xinetd -dontfork -filelog "$BATS_TEST_TMPDIR/xinetd.msg" \
+		-f "$BATS_TEST_TMPDIR/xinetd.conf" &
+	XINETD_PID=$!
+	for _ in $(seq 100); do
+		ss -Hltn "sport = :$PORT" | grep -q LISTEN && break
+		sleep 0.05
+	done
+}
+
 @test "the real xinetd runs the shipped entry: login and download" {
 	require_root
 	command -v xinetd
@@ -179,21 +198,7 @@ StandardError=journal"
 	[user anonymous]
 	root = $ROOT
 	EOF
-	PORT=$(free_port)
-	# the shipped entry, on a test port and this tree's binary
-	sed -e 's/^service ftp$/service cellftpd-test/' \
-	    -e "s|/usr/local/sbin/cellftpd|$CELLFTPD|" \
-	    -e "s|-c /etc/cellftpd.conf|-c $CONF|" \
-	    -e "s|^{|{\n\ttype\t\t= UNLISTED\n\tport\t\t= $PORT\n\tbind\t\t= 127.0.0.1|" \
-	    "$REPO/xinetd/cellftpd" >"$BATS_TEST_TMPDIR/entry"
-	cp "$BATS_TEST_TMPDIR/entry" "$BATS_TEST_TMPDIR/xinetd.conf"
-	xinetd -dontfork -filelog "$BATS_TEST_TMPDIR/xinetd.msg" \
-		-f "$BATS_TEST_TMPDIR/xinetd.conf" &
-	XINETD_PID=$!
-	for _ in $(seq 100); do
-		ss -Hltn "sport = :$PORT" | grep -q LISTEN && break
-		sleep 0.05
-	done
+	start_xinetd cellftpd ftp
 	run curl -sS --max-time 20 "ftp://127.0.0.1:$PORT/f.txt"
 	kill "$XINETD_PID"
 	wait "$XINETD_PID" || true
@@ -208,19 +213,7 @@ StandardError=journal"
 	require_root
 	command -v xinetd
 	write_tls_conf "log = syslog" "passive_ports = 52000-52999"
-	PORT=$(free_port)
-	sed -e 's/^service ftps$/service cellftps-test/' \
-	    -e "s|/usr/local/sbin/cellftpd|$CELLFTPD|" \
-	    -e "s|-c /etc/cellftpd.conf|-c $CONF|" \
-	    -e "s|^{|{\n\ttype\t\t= UNLISTED\n\tport\t\t= $PORT\n\tbind\t\t= 127.0.0.1|" \
-	    "$REPO/xinetd/cellftps" >"$BATS_TEST_TMPDIR/xinetd.conf"
-	xinetd -dontfork -filelog "$BATS_TEST_TMPDIR/xinetd.msg" \
-		-f "$BATS_TEST_TMPDIR/xinetd.conf" &
-	XINETD_PID=$!
-	for _ in $(seq 100); do
-		ss -Hltn "sport = :$PORT" | grep -q LISTEN && break
-		sleep 0.05
-	done
+	start_xinetd cellftps ftps
 	run curl -sS --max-time 20 --cacert "$CERT" "ftps://127.0.0.1:$PORT/f.txt"
 	kill "$XINETD_PID"
 	wait "$XINETD_PID" || true

@@ -118,6 +118,16 @@ session_tree() {
 	done
 }
 
+# wait_session_tree: session_tree once the session has its two processes
+# (up to 2 s)
+wait_session_tree() {
+	for _ in $(seq 40); do
+		[ "$(session_tree 2>/dev/null | wc -l)" -eq 2 ] && break
+		sleep 0.05
+	done
+	session_tree
+}
+
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

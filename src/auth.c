@@ -274,6 +274,11 @@ from_section(const struct config *cfg, const struct user_conf *u,
 	strcpy(a->home, home);
 	a->allow_write = u->allow_write;
 	a->umask = u->umask_set ? u->umask : cfg->srv.umask;
+	if (a->anonymous && a->allow_write == WRITE_UPLOAD && !u->umask_set) {
+		/* one visitor's upload is not served to the next one, who
+		 * runs as the same account: RETR wants o+r (may_download) */
+		a->umask = ANON_UPLOAD_UMASK;
+	}
 	a->symlinks = u->symlinks;
 	return AUTH_OK;
 }

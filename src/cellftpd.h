@@ -437,6 +437,10 @@ size_t ascii_decode(char *buf, size_t n, int *held_cr);
 /* End a download made elsewhere (conversions): replies, logs, totals. */
 void transfer_done(struct session *, int dfd, enum xfer_result, const char *vpath,
     char action);
+/* A regular file this session may send: anonymous sessions only send
+ * files that everybody may read (their uploads are not, see umask). */
+struct stat;
+int may_download(const struct session *, const struct stat *);
 
 /* ---- convert.c ---- */
 

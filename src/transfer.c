@@ -366,6 +366,12 @@ transfer_done(struct session *s, int dfd, enum xfer_result r, const char *vpath,
 	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno), 0, action);
 }
 
+int
+may_download(const struct session *s, const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && (!s->acct.anonymous || (st->st_mode & S_IROTH));
+}
+
 void
 cmd_retr(struct session *s, char *arg)
 {
@@ -393,6 +399,11 @@ cmd_retr(struct session *s, char *arg)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		reply(s, 550, "%s: not a plain file", vpath);
+		goto fail;
+	}
+	if (!may_download(s, &st)) {
+		reply(s, 550, "%s: not readable by everybody; anonymous users get "
+		    "only such files", vpath);
 		goto fail;
 	}
 	if (rest > st.st_size) {

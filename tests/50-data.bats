@@ -1152,3 +1152,40 @@ drwxr-xr-x   2 $u $u     4096 $(ls_date "$ROOT/sub") sub
 	assert_output "$facts
 $facts"
 }
+
+@test "anonymous uploads default to umask 077 and are not served to the next visitor" {
+	require_root
+	add_account "$SYSUSER"
+	make_root
+	mkdir -p "$ROOT/incoming"
+	chown "$SYSUSER:" "$ROOT/incoming"
+	echo public >"$ROOT/pub.txt"
+	chmod 644 "$ROOT/pub.txt"
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	conversions = yes
+	[user anonymous]
+	system_user = $SYSUSER
+	root = $ROOT
+	allow_write = upload
+	EOF
+	start_server
+	run py <<-'EOF'
+	from ftpt import *
+	a = Ftp(login=False, show=False)
+	a.login("anonymous", "first@")
+	out(a.stor("incoming/drop.bin", b"visitor one"))
+	b = Ftp(login=False, show=False)
+	b.login("ftp", "second@")
+	for name in ("incoming/drop.bin", "pub.txt"):
+	    r, end, data = b.data_command("RETR " + name)
+	    out(name, (end or r), repr(data))
+	EOF
+	assert_success
+	assert_output "226 Transfer complete (11 bytes)
+incoming/drop.bin 550 /incoming/drop.bin: not readable by everybody; anonymous users get only such files b''
+pub.txt 226 Transfer complete (7 bytes) b'public\\n'"
+	assert_equal "$(stat -c '%a %U' "$ROOT/incoming/drop.bin")" "600 $SYSUSER"
+	assert_equal "$(cat "$ROOT/incoming/drop.bin")" "visitor one"
+}

@@ -65,6 +65,11 @@ $(BUILD)/seccomp-filter.h: src/gen/seccomp-filter.c | $(BUILD)
 $(BUILD)/sanitize-options.o: tests/sanitize/options.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# preloaded by tests/72-layers.bats: a kernel without Landlock or seccomp
+SHIM = $(BUILD)/layers-shim.so
+$(SHIM): tests/shim/layers.c | $(BUILD)
+	$(CC) -std=c11 -Wall -Wextra -Werror $(CFLAGS) -shared -fPIC -o $@ $< -ldl
+
 $(UNIT): tests/unit/unit.c $(LIBOBJS)
 	$(CC) $(ALL_CFLAGS) -iquote src $(ALL_LDFLAGS) -o $@ tests/unit/unit.c $(LIBOBJS) $(PKG_LIBS)
 
@@ -102,8 +107,8 @@ fuzz:
 # bats tests.
 check:
 	@sh tests/deps.sh test
-	@$(MAKE) --no-print-directory $(BIN) $(UNIT) $(FUZZERS)
-	@CELLFTPD="$(abspath $(BIN))" UNIT="$(abspath $(UNIT))" \
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT) $(SHIM) $(FUZZERS)
+	@CELLFTPD="$(abspath $(BIN))" UNIT="$(abspath $(UNIT))" SHIM="$(abspath $(SHIM))" \
 		FUZZERS="$(abspath $(FUZZERS))" sh tests/run.sh
 
 # Serves FTP on 127.0.0.1:2121 with conf/demo.conf (anonymous, read-only).

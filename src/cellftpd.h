@@ -15,6 +15,8 @@
 #define CELLFTPD_VERSION "0.1.0"
 
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define STR_(x) #x
+#define STR(x) STR_(x)	/* a limit's value as a string */
 
 /* Where sessions keep runtime state: the empty pre-login root and the
  * session counters. Created by the first session, owned by root. */
@@ -216,7 +218,8 @@ struct vfs {
 
 int vfs_open_root(struct vfs *, const char *root, int contain);
 int vfs_open(const struct vfs *, const char *vpath, int flags, unsigned mode);
-/* Open the parent directory of vpath (O_PATH); *base points into vpath. */
+/* Open the parent directory of vpath (O_PATH); *base points into vpath.
+ * EBUSY for "/", EINVAL when the last component is "." or "..". */
 int vfs_parent(const struct vfs *, const char *vpath, const char **base);
 
 /* ---- auth.c ---- */
@@ -434,9 +437,10 @@ enum xfer_result xfer_send(struct session *, int fd, const char *buf, size_t len
 size_t ascii_encode(const char *in, size_t n, char *out);
 size_t ascii_decode(char *buf, size_t n, int *held_cr);
 
-/* End a download made elsewhere (conversions): replies, logs, totals. */
+/* End a download made elsewhere (conversions): replies, logs, totals;
+ * detail (or NULL) says why it failed. */
 void transfer_done(struct session *, int dfd, enum xfer_result, const char *vpath,
-    char action);
+    char action, const char *detail);
 /* A regular file this session may send: anonymous sessions only send
  * files that everybody may read (their uploads are not, see umask). */
 struct stat;

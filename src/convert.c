@@ -84,12 +84,18 @@ write_cb(struct archive *a, void *arg, const void *buf, size_t len)
 	struct out *o = arg;
 
 	(void)a;
-	o->r = xfer_send(o->s, o->dfd, buf, len);
+	if (o->r == XR_OK) {
+		o->r = xfer_send(o->s, o->dfd, buf, len);
+	}
+	/* after a failure nothing more: no trailer that makes a short
+	 * archive look whole when archive_write_free() closes it */
 	return o->r == XR_OK ? (la_ssize_t)len : -1;
 }
 
+/* 0 when all of fd went in, -1 when the archive failed, else the
+ * read's errno */
 static int
-add_file(struct archive *a, struct archive_entry *e, int fd)
+add_file(struct archive *a, int fd)
 {
 	static char buf[64 * 1024];
 	ssize_t n;
@@ -99,92 +105,174 @@ add_file(struct archive *a, struct archive_entry *e, int fd)
 			return -1;
 		}
 	}
-	(void)e;
-	return n < 0 ? -1 : 0;
+	return n < 0 ? errno : 0;
 }
 
-/* One entry, named name, for what is at (dir, base), and below it. */
+/* A walk through one tree: what it holds so far, and why it stopped. */
+struct walk {
+	struct archive		*a;
+	struct archive_entry	*e;
+	const struct session	*s;
+	char			 name[VPATH_MAX];	/* of the entry, in the archive */
+	unsigned		 entries;
+	char			 why[VPATH_MAX + 128];	/* empty while all is well */
+};
+
+/* An entry that went away, became a link, or may not be read meanwhile
+ * is left out (0); anything else stops the archive (-1), so that the
+ * client never gets a short one reported as complete. */
 static int
-add_tree(struct archive *a, struct archive_entry *e, int dir, const char *base,
-    char *name, size_t len, size_t size, int depth, unsigned *entries)
+left_out(struct walk *w, int err, const char *what)
+{
+	if (err == ENOENT || err == ENOTDIR || err == ELOOP || err == EACCES ||
+	    err == EPERM) {
+		return 0;
+	}
+	snprintf(w->why, sizeof w->why, "%s %s: %s", what, w->name, strerror(err));
+	return -1;
+}
+
+static int
+stopped(struct walk *w, const char *why)
+{
+	if (w->why[0] == '\0') {
+		snprintf(w->why, sizeof w->why, "%s", why);
+	}
+	return -1;
+}
+
+static int add_at(struct walk *, int dir, const char *base, size_t len, int depth);
+
+/* The entry open at fd (O_NOFOLLOW, closed here), stat st, and what is
+ * below it: one descriptor per directory level. */
+static int
+add_open(struct walk *w, int fd, const struct stat *st, size_t len, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	p_archive_entry_clear(w->e);
+	p_archive_entry_set_pathname(w->e, w->name);
+	p_archive_entry_copy_stat(w->e, st);
+	if (p_archive_write_header(w->a, w->e) != ARCHIVE_OK) {
+		close(fd);
+		return -1;
+	}
+	/* from here on the entry is in the archive: what cannot be read
+	 * in it stops the archive */
+	if (S_ISREG(st->st_mode)) {
+		rc = add_file(w->a, fd);
+		close(fd);
+		if (rc > 0) {
+			snprintf(w->why, sizeof w->why, "cannot read %s: %s", w->name,
+			    strerror(rc));
+		}
+		return rc != 0 ? -1 : 0;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return stopped(w, "cannot read a directory");
+	}
+	for (;;) {
+		size_t n;
+
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				snprintf(w->why, sizeof w->why, "cannot read directory %s: %s",
+				    w->name, strerror(errno));
+				rc = -1;
+			}
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+			continue;
+		}
+		n = strlen(de->d_name);
+		if (len + 1 + n + 1 > sizeof w->name) {
+			rc = stopped(w, "a name longer than an archive may hold");
+			break;
+		}
+		w->name[len] = '/';
+		memcpy(w->name + len + 1, de->d_name, n + 1);
+		rc = add_at(w, dirfd(d), de->d_name, len + 1 + n, depth + 1);
+		w->name[len] = '\0';
+		if (rc != 0) {
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The entry base in directory dir, never through a link. */
+static int
+add_at(struct walk *w, int dir, const char *base, size_t len, int depth)
 {
 	char target[VPATH_MAX];
-	struct stat st;
-	int fd = -1, rc = 0;
+	struct stat st, now;
+	int fd;
 
-	if (depth > CONVERT_DEPTH_MAX || ++*entries > CONVERT_ENTRIES_MAX ||
-	    fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		return depth > CONVERT_DEPTH_MAX || *entries > CONVERT_ENTRIES_MAX ? -1 : 0;
+	if (depth > CONVERT_DEPTH_MAX) {
+		return stopped(w, "deeper than " STR(CONVERT_DEPTH_MAX) " levels");
 	}
-	p_archive_entry_clear(e);
-	p_archive_entry_set_pathname(e, name);
-	p_archive_entry_copy_stat(e, &st);
+	if (++w->entries > CONVERT_ENTRIES_MAX) {
+		return stopped(w, "more than " STR(CONVERT_ENTRIES_MAX) " entries");
+	}
+	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		return left_out(w, errno, "cannot stat");
+	}
 	if (S_ISLNK(st.st_mode)) {
 		ssize_t n = readlinkat(dir, base, target, sizeof target - 1);
 
 		if (n < 0) {
-			return 0;
+			return left_out(w, errno, "cannot read link");
 		}
 		target[n] = '\0';
-		p_archive_entry_set_symlink(e, target);
-		return p_archive_write_header(a, e) == ARCHIVE_OK ? 0 : -1;
+		p_archive_entry_clear(w->e);
+		p_archive_entry_set_pathname(w->e, w->name);
+		p_archive_entry_copy_stat(w->e, &st);
+		p_archive_entry_set_symlink(w->e, target);
+		return p_archive_write_header(w->a, w->e) == ARCHIVE_OK ? 0 : -1;
 	}
-	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-		return 0;	/* devices, fifos, sockets: not archived */
+	if (!S_ISDIR(st.st_mode) && !may_download(w->s, &st)) {
+		return 0;	/* devices, fifos, sockets, private files: not archived */
 	}
 	fd = openat(dir, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 	    O_NONBLOCK | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
 	if (fd < 0) {
-		return 0;	/* swapped or unreadable meanwhile: left out */
+		return left_out(w, errno, "cannot open");
 	}
-	if (p_archive_write_header(a, e) != ARCHIVE_OK) {
+	if (fstat(fd, &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
 		close(fd);
-		return -1;
+		return 0;	/* swapped meanwhile: left out */
 	}
-	if (S_ISREG(st.st_mode)) {
-		rc = add_file(a, e, fd);
-	} else {
-		int sub = dup(fd);
-		DIR *d = sub >= 0 ? fdopendir(sub) : NULL;
-		struct dirent *de;
+	return add_open(w, fd, &now, len, depth);
+}
 
-		while (rc == 0 && d != NULL && (de = readdir(d)) != NULL) {
-			size_t n = strlen(de->d_name);
+/* NAME of NAME.tar: a real entry's normalised path, never the root or
+ * what is above it ("/..", "sub/.."), which a suffix can leave behind. */
+static int
+conversion_base(const char *vpath, size_t n, char *out)
+{
+	char stripped[VPATH_MAX];
 
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-				continue;
-			}
-			if (len + 1 + n + 1 > size) {
-				continue;	/* too deep a name for an archive */
-			}
-			name[len] = '/';
-			memcpy(name + len + 1, de->d_name, n + 1);
-			rc = add_tree(a, e, fd, de->d_name, name, len + 1 + n, size,
-			    depth + 1, entries);
-			name[len] = '\0';
-		}
-		if (d != NULL) {
-			closedir(d);
-		} else if (sub >= 0) {
-			close(sub);
-		}
-	}
-	close(fd);
-	return rc;
+	memcpy(stripped, vpath, n);
+	stripped[n] = '\0';
+	return path_normalize("/", stripped, out, VPATH_MAX) == 0 &&
+	    strcmp(out, stripped) == 0 && strcmp(out, "/") != 0 ? 0 : -1;
 }
 
 int
 convert_retr(struct session *s, const char *vpath, long long rest)
 {
-	char base_path[VPATH_MAX], name[VPATH_MAX];
-	const char *base;
-	struct archive *a = NULL;
-	struct archive_entry *e = NULL;
+	char base_path[VPATH_MAX];
+	struct walk w;
 	struct out o = { s, -1, XR_OK };
 	struct stat st;
 	size_t vlen = strlen(vpath), sl = 0;
-	unsigned entries = 0;
-	int pdir = -1, f = -1, rc;
+	int top = -1, f = -1, rc;
 
 	if (!s->cfg->srv.conversions) {
 		return 0;
@@ -197,16 +285,16 @@ convert_retr(struct session *s, const char *vpath, long long rest)
 			break;
 		}
 	}
-	if (f < 0) {
-		return 0;
+	if (f < 0 || conversion_base(vpath, vlen - sl, base_path) != 0) {
+		return 0;	/* not a conversion: the caller's 550 stands */
 	}
-	memcpy(base_path, vpath, vlen - sl);
-	base_path[vlen - sl] = '\0';
-	pdir = vfs_parent(&s->vfs, base_path, &base);
-	if (pdir < 0 || fstatat(pdir, base, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-	    !(S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && forms[f].form >= TAR))) {
-		if (pdir >= 0) {
-			close(pdir);
+	/* the top through the confined vfs, itself never through a link */
+	top = vfs_open(&s->vfs, base_path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0);
+	if (top < 0 || fstat(top, &st) != 0 ||
+	    !((S_ISREG(st.st_mode) && may_download(s, &st)) ||
+	    (S_ISDIR(st.st_mode) && forms[f].form >= TAR))) {
+		if (top >= 0) {
+			close(top);
 		}
 		return 0;	/* nothing to convert: the caller's 550 stands */
 	}
@@ -224,7 +312,7 @@ convert_retr(struct session *s, const char *vpath, long long rest)
 		goto fail;
 	}
 	if ((o.dfd = data_connect(s)) < 0) {
-		close(pdir);
+		close(top);
 		return 1;
 	}
 	s->xfer_bytes = 0;
@@ -232,49 +320,54 @@ convert_retr(struct session *s, const char *vpath, long long rest)
 	reply(s, 150, "Opening BINARY mode data connection for %s (converted from %s)",
 	    vpath, base_path);
 	if (data_protect(s, &o.dfd) != 0) {
-		close(pdir);
+		close(top);
 		return 1;
 	}
-	a = p_archive_write_new();
-	e = p_archive_entry_new();
+	memset(&w, 0, sizeof w);
+	w.s = s;
+	w.a = p_archive_write_new();
+	w.e = p_archive_entry_new();
 	switch (forms[f].form) {
 	case GZ:
 	case BZ2:
-		rc = p_archive_write_set_format_raw(a);
+		rc = p_archive_write_set_format_raw(w.a);
 		break;
 	case ZIP:
-		rc = p_archive_write_set_format_zip(a);
+		rc = p_archive_write_set_format_zip(w.a);
 		break;
 	default:
-		rc = p_archive_write_set_format_pax_restricted(a);
+		rc = p_archive_write_set_format_pax_restricted(w.a);
 		break;
 	}
 	if (forms[f].form == GZ || forms[f].form == TGZ) {
-		rc |= p_archive_write_add_filter_gzip(a);
+		rc |= p_archive_write_add_filter_gzip(w.a);
 	} else if (forms[f].form == BZ2 || forms[f].form == TBZ2) {
-		rc |= p_archive_write_add_filter_bzip2(a);
+		rc |= p_archive_write_add_filter_bzip2(w.a);
 	}
 	/* a stream, not a tape: no padding after the last byte */
-	rc |= p_archive_write_set_bytes_per_block(a, 0);
-	snprintf(name, sizeof name, "%s", base);
+	rc |= p_archive_write_set_bytes_per_block(w.a, 0);
+	snprintf(w.name, sizeof w.name, "%s", strrchr(base_path, '/') + 1);
+	w.entries = 1;
 	if (rc != ARCHIVE_OK ||
-	    p_archive_write_open(a, &o, NULL, write_cb, NULL) != ARCHIVE_OK ||
-	    add_tree(a, e, pdir, base, name, strlen(name), sizeof name, 0, &entries) != 0 ||
-	    p_archive_write_close(a) != ARCHIVE_OK) {
+	    p_archive_write_open(w.a, &o, NULL, write_cb, NULL) != ARCHIVE_OK ||
+	    add_open(&w, top, &st, strlen(w.name), 0) != 0 ||
+	    p_archive_write_close(w.a) != ARCHIVE_OK) {
 		if (o.r == XR_OK) {
 			o.r = XR_LOCAL;
-			log_msg(LOG_WARNING, "conversion of %s: %s", vpath,
-			    entries > CONVERT_ENTRIES_MAX ? "too many entries" :
-			    p_archive_error_string(a));
+			if (w.why[0] == '\0') {
+				snprintf(w.why, sizeof w.why, "%s",
+				    p_archive_error_string(w.a));
+			}
+			log_msg(LOG_WARNING, "conversion of %s stopped: %s", vpath, w.why);
 		}
 	}
-	p_archive_entry_free(e);
-	p_archive_write_free(a);
-	close(pdir);
-	transfer_done(s, o.dfd, o.r, vpath, forms[f].flag);
+	p_archive_entry_free(w.e);
+	p_archive_write_free(w.a);
+	transfer_done(s, o.dfd, o.r, vpath, forms[f].flag,
+	    o.r == XR_LOCAL ? w.why : NULL);
 	return 1;
 fail:
-	close(pdir);
+	close(top);
 	data_reset(s);
 	return 1;
 }

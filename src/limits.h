@@ -15,7 +15,8 @@
 #define PRELOGIN_FILES_MAX	16	/* open files (RLIMIT_NOFILE) */
 
 /* a logged-in session */
-#define SESSION_FILES_MAX	64	/* open files (RLIMIT_NOFILE) */
+#define SESSION_FILES_MAX	(CONVERT_DEPTH_MAX + 64)	/* open files (RLIMIT_NOFILE):
+					 * a conversion holds one a level */
 
 /* login */
 #define LOGIN_FAIL_DELAY_MS	1000	/* every failed PASS is answered this late */
@@ -51,7 +52,7 @@
 #define MESSAGE_DIRS_MAX	64	/* directories remembered as shown */
 
 /* conversions: archives made on the fly */
-#define CONVERT_DEPTH_MAX	64	/* directory levels in one archive */
+#define CONVERT_DEPTH_MAX	64	/* levels below the archived directory */
 #define CONVERT_ENTRIES_MAX	100000	/* entries in one archive */
 
 /* paths */

@@ -158,6 +158,10 @@ vfs_parent(const struct vfs *v, const char *vpath, const char **base)
 		errno = EBUSY;		/* "/" has no parent and no name */
 		return -1;
 	}
+	if (strcmp(slash + 1, ".") == 0 || strcmp(slash + 1, "..") == 0) {
+		errno = EINVAL;		/* not a name: the directory itself or above */
+		return -1;
+	}
 	n = (size_t)(slash - vpath);
 	memcpy(parent, vpath, n);
 	parent[n > 0 ? n : 1] = '\0';

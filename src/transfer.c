@@ -361,9 +361,10 @@ detail_of(enum xfer_result r, int err)
 
 void
 transfer_done(struct session *s, int dfd, enum xfer_result r, const char *vpath,
-    char action)
+    char action, const char *detail)
 {
-	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno), 0, action);
+	end_transfer(s, dfd, r, 0, vpath, detail != NULL ? detail : detail_of(r, errno),
+	    0, action);
 }
 
 int

@@ -1178,13 +1178,14 @@ $facts"
 	out(a.stor("incoming/drop.bin", b"visitor one"))
 	b = Ftp(login=False, show=False)
 	b.login("ftp", "second@")
-	for name in ("incoming/drop.bin", "pub.txt"):
+	for name in ("incoming/drop.bin", "incoming/drop.bin.gz", "pub.txt"):
 	    r, end, data = b.data_command("RETR " + name)
 	    out(name, (end or r), repr(data))
 	EOF
 	assert_success
 	assert_output "226 Transfer complete (11 bytes)
 incoming/drop.bin 550 /incoming/drop.bin: not readable by everybody; anonymous users get only such files b''
+incoming/drop.bin.gz 550 /incoming/drop.bin.gz: No such file or directory b''
 pub.txt 226 Transfer complete (7 bytes) b'public\\n'"
 	assert_equal "$(stat -c '%a %U' "$ROOT/incoming/drop.bin")" "600 $SYSUSER"
 	assert_equal "$(cat "$ROOT/incoming/drop.bin")" "visitor one"

@@ -102,3 +102,44 @@ tree"
 	run chat "USER ftp" "PASS x" "EPSV" "RETR f.txt.gz"
 	assert_line --index 4 "550 /f.txt.gz: No such file or directory"
 }
+
+# nest DIR LEVELS: DIR/d1/d2/.../dLEVELS, a file "leaf" at the bottom
+nest() {
+	local p=$1 i
+	for i in $(seq "$2"); do
+		p+="/d$i"
+	done
+	mkdir -p "$p"
+	echo leaf >"$p/leaf"
+	chmod -R a+rX "$1"
+}
+
+# retr_codes PATH: the RETR's replies, and how many bytes came
+retr_codes() {
+	PORT=$PORT PYTHONPATH="$BATS_TEST_DIRNAME" python3 - "$1" <<-'PY'
+	import sys
+	import ftpclient
+	c = ftpclient.Control(show=False)
+	c.login("ftp", "x")
+	c.quiet("TYPE I")
+	r, final, data = c.data_command("RETR " + sys.argv[1])
+	print(r[:3], final, "bytes" if data else "nothing")
+	PY
+}
+
+@test "a tree as deep as documented converts whole, one level more fails clearly" {
+	# 64 levels below the archived directory: its files at the 65th
+	nest "$ROOT/deep" 63
+	get deep.tar >"$BATS_TEST_TMPDIR/deep.tar"
+	run tar -tf "$BATS_TEST_TMPDIR/deep.tar"
+	assert_success
+	assert_equal "$(grep -c . <<<"$output")" 65
+	assert_line --regexp '^deep(/d[0-9]+){63}/leaf$'
+	wait_log "download /deep.tar"
+	nest "$ROOT/deeper" 64
+	run retr_codes deeper.tar
+	assert_output "150 451 Local error: deeper than 64 levels bytes"
+	wait_log "conversion of /deeper.tar stopped: deeper than 64 levels"
+	run tail -1 "$BATS_TEST_TMPDIR/xferlog"
+	assert_output --regexp ' /deeper\.tar b T o a [^ ]+ ftp 0 \* i$'
+}

@@ -160,7 +160,8 @@ put(struct sink *k, const char *fmt, ...)
 /* On the control connection (STAT, MLST) a name is part of a reply:
  * its control bytes, CR and LF above all, become '?', so that no name
  * can end a reply or forge another. Data connections carry names as
- * they are. */
+ * they are, one a line: names with CR or LF are left out of listings
+ * (and a link target with one is not shown). */
 static const char *
 shown(const struct sink *k, const char *name, char *buf, size_t size)
 {
@@ -249,6 +250,11 @@ prepare(struct session *s, char *arg, struct listing *l, int want_dir)
 	l->dirfd = -1;
 	l->all = want_dir;	/* MLSD is for programs: every name */
 	s->rest = 0;		/* a listing is the transfer REST was for */
+	if (strchr(path, '\r') != NULL) {
+		/* listings carry names as they are, one a line */
+		reply(s, 550, "Names with line breaks are not listed");
+		return -1;
+	}
 	while (path[0] == '-' && path[1] != '\0' && path[1] != ' ') {
 		size_t n = strcspn(path, " ");
 
@@ -312,8 +318,9 @@ prepare(struct session *s, char *arg, struct listing *l, int want_dir)
 		struct stat st;
 		int m;
 
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-			continue;
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+		    strpbrk(name, "\r\n") != NULL) {
+			continue;	/* a line break would forge entries */
 		}
 		if (name[0] == '.' && !l->all && l->pattern[0] != '.') {
 			continue;
@@ -528,7 +535,9 @@ ls_line(struct sink *k, int dirfd, const struct entry *e, time_t now)
 	if (S_ISLNK(st->st_mode) && dirfd >= 0 &&
 	    (n = readlinkat(dirfd, e->name, target, sizeof target - 1)) >= 0) {
 		target[n] = '\0';
-		put(k, " -> %s", shown(k, target, safe, sizeof safe));
+		if (strpbrk(target, "\r\n") == NULL || k->fd < 0) {
+			put(k, " -> %s", shown(k, target, safe, sizeof safe));
+		}
 	}
 	put(k, "\r\n");
 }

@@ -1153,6 +1153,35 @@ drwxr-xr-x   2 $u $u     4096 $(ls_date "$ROOT/sub") sub
 $facts"
 }
 
+@test "a name with CR or LF forges no entry in LIST, NLST, MLSD or STAT" {
+	serve
+	mkfile plain.txt 3
+	forged=$'evil\r\n-rw-r--r--   1 root     root         0 Jan  1  2020 forged'
+	echo x >"$ROOT/$forged"
+	echo x >"$ROOT/"$'cr\ronly'
+	ln -s $'target\nforged-too' "$ROOT/link"
+	run py <<-'EOF'
+	from ftpt import *
+	c = Ftp(show=False)
+	for verb in ("LIST", "NLST", "MLSD"):
+	    out(verb, repr(c.listing(verb)))
+	out(c.cmd("STAT ."))
+	out(c.cmd("LIST cr\ronly"))
+	EOF
+	assert_success
+	refute_output --partial "2020 forged"
+	refute_output --partial "forged-too\\r"
+	refute_output --partial "evil"
+	refute_output --partial "only"
+	assert_line --regexp "^LIST 'lrwxrwxrwx +1 root +root +17 [^>]* link\\\\r\\\\n-rw-r--r-- +1 cfd-data +cfd-data +3 .* plain.txt\\\\r\\\\n'\$"
+	assert_line "NLST 'link\\r\\nplain.txt\\r\\n'"
+	assert_line --regexp "^MLSD 'type=cdir;[^\\\\]* \\.\\\\r\\\\ntype=OS.unix=symlink;[^\\\\]* link\\\\r\\\\ntype=file;[^\\\\]* plain.txt\\\\r\\\\n'\$"
+	# on the control connection a name's control bytes are '?'
+	assert_line --regexp "^lrwxrwxrwx .* link -> target\\?forged-too\$"
+	assert_line "550 Names with line breaks are not listed"
+	assert_line "213 End of status"
+}
+
 @test "anonymous uploads default to umask 077 and are not served to the next visitor" {
 	require_root
 	add_account "$SYSUSER"

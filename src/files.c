@@ -340,7 +340,8 @@ cmd_mdtm(struct session *s, char *arg)
 int
 parse_timeval(const char *v, long long *sec)
 {
-	struct tm tm;
+	struct tm tm, want;
+	time_t t;
 	size_t n = strspn(v, "0123456789");
 
 	if (n != 14 || (v[14] != '\0' && (v[14] != '.' ||
@@ -356,16 +357,25 @@ parse_timeval(const char *v, long long *sec)
 	}
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	*sec = (long long)timegm(&tm);
+	want = tm;
+	t = timegm(&tm);
+	/* what MDTM can answer: a real date (no 31 February), 1970 or later */
+	if (want.tm_year < 70 || t < 0 || gmtime_r(&t, &tm) == NULL ||
+	    tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon) {
+		return -1;
+	}
+	*sec = (long long)t;
 	return 0;
 }
 
-/* Set the modification time of the name itself (never through a link). */
+/* Set the modification time of the name itself (never through a link);
+ * *mtime becomes the time the file system stored. */
 static int
-set_mtime(struct session *s, const char *vpath, long long mtime)
+set_mtime(struct session *s, const char *vpath, long long *mtime)
 {
-	struct timespec ts[2] = { { 0, UTIME_OMIT }, { (time_t)mtime, 0 } };
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { (time_t)*mtime, 0 } };
 	const char *base;
+	struct stat st;
 	int dfd = vfs_parent(&s->vfs, vpath, &base);
 	int rc;
 
@@ -373,6 +383,9 @@ set_mtime(struct session *s, const char *vpath, long long mtime)
 		return -1;
 	}
 	rc = utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
+	if (rc == 0 && (rc = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW)) == 0) {
+		*mtime = (long long)st.st_mtime;
+	}
 	close(dfd);
 	return rc;
 }
@@ -396,7 +409,7 @@ cmd_mfmt(struct session *s, char *arg)
 	if (session_path(s, sp + 1, vpath) != 0) {
 		return;
 	}
-	if (set_mtime(s, vpath, t) != 0) {
+	if (set_mtime(s, vpath, &t) != 0) {
 		reply_errno(s, vpath);
 		return;
 	}
@@ -526,7 +539,7 @@ site_utime(struct session *s, char *args)
 	if (session_path(s, name, vpath) != 0) {
 		return;
 	}
-	if (set_mtime(s, vpath, t) != 0) {
+	if (set_mtime(s, vpath, &t) != 0) {
 		reply_errno(s, vpath);
 		return;
 	}

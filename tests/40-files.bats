@@ -330,6 +330,23 @@ tree_state() {
 	[ ! -e "$ROOT/nothere" ]
 }
 
+@test "MFMT and SITE UTIME refuse what MDTM cannot answer, and answer what was stored" {
+	far_time_zone
+	writer
+	echo x >"$ROOT/file"
+	chown "$SYSUSER:" "$ROOT/file"
+	touch -d '2021-01-01 00:00:00 UTC' "$ROOT/file"
+	ftp "MFMT 02600101000000 file" "MFMT 19691231235959 file" "MFMT 20250231000000 file" \
+		"SITE UTIME 09991231000000 file" "MFMT 19700101000000 file" "MDTM file"
+	assert_equal "$(reply_to 1)" '501 Bad time 02600101000000: use YYYYMMDDHHMMSS (UTC)'
+	assert_equal "$(reply_to 2)" '501 Bad time 19691231235959: use YYYYMMDDHHMMSS (UTC)'
+	assert_equal "$(reply_to 3)" '501 Bad time 20250231000000: use YYYYMMDDHHMMSS (UTC)'
+	assert_equal "$(reply_to 4)" '501 Usage: SITE UTIME YYYYMMDDHHMMSS PATH'
+	assert_equal "$(reply_to 5)" '213 Modify=19700101000000; file'
+	assert_equal "$(reply_to 6)" '213 19700101000000'
+	assert_equal "$(stat -c %Y "$ROOT/file")" 0
+}
+
 @test "SITE UTIME sets the mtime, in both forms" {
 	far_time_zone
 	writer

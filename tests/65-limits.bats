@@ -99,7 +99,7 @@ EOF"
 	run cat "/proc/$pid/limits"
 	assert_line --regexp '^Max core file size +0 +0 +bytes'
 	assert_line --regexp '^Max processes +0 +0 +processes'
-	assert_line --regexp '^Max open files +64 +64 +files'
+	assert_line --regexp '^Max open files +128 +128 +files'
 	wait "$chat_pid"
 	run server_log
 	refute_output --partial "not applied"

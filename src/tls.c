@@ -853,6 +853,9 @@ tls_relay(struct session *s, int plain, int chan)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != session_pid) {
 		_exit(EXIT_OK);
 	}
+	/* what the login dialogue read, PASS among it, is of no more use */
+	wipe(s->ctrl.buf, sizeof s->ctrl.buf);
+	s->ctrl.pos = s->ctrl.len = 0;
 	flow_init(&r.up, up_buf, sizeof up_buf);
 	flow_init(&r.down, down_buf, sizeof down_buf);
 	nonblocking(r.ctl.fd);

@@ -3,7 +3,7 @@
 # against hostile clients: a flood of pipelined commands and a
 # disconnect, a partial TLS record, a client that never reads. Each must
 # leave no process and no session slot behind within idle_timeout and a
-# few seconds.
+# few seconds. And the relay keeps no copy of the password.
 # The client side is tests/tlsclient.py; needs openssl (the command).
 
 load helper
@@ -234,4 +234,40 @@ EOF"
 	for pid in "${BG_PIDS[@]}"; do
 		kill -0 "$pid"
 	done
+}
+
+@test "the TLS relay of a logged-in session keeps no copy of the password" {
+	require_production_build
+	serve
+	py <<-'EOF' >"$BATS_TEST_TMPDIR/chat.out" &
+	import os, time
+	from tlsclient import Chat
+	c = Chat()
+	c.starttls()
+	c.login("bob", os.environ["BOB_PASSWORD"])
+	c.cmd("HELP relay-marker-5817")
+	time.sleep(4)
+	c.cmd("QUIT")
+	EOF
+	BG_PIDS+=($!)
+	for _ in $(seq 100); do
+		grep -q "^502 " "$BATS_TEST_TMPDIR/chat.out" && break
+		sleep 0.05
+	done
+	run wait_session_tree
+	assert_equal "${#lines[@]}" 2
+	read -r relay _ <<<"${lines[1]}"
+	# the scan sees what passed through the relay after login...
+	run memory_holds "$relay" "$(printf %s "relay-marker-5817" | od -An -tx1 | tr -d ' \n')"
+	refute_output "found 0"
+	# ...and no trace of PASS
+	run memory_holds "$relay" "$(printf %s "$BOB_PASSWORD" | od -An -tx1 | tr -d ' \n')"
+	assert_output "found 0"
+	wait "${BG_PIDS[0]}"
+	run cat "$BATS_TEST_TMPDIR/chat.out"
+	assert_output "220 FTP server ready
+234 AUTH TLS successful, start the TLS handshake
+TLS TLSv1.3
+502 Unknown command RELAY-M
+221 Goodbye"
 }

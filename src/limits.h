@@ -61,5 +61,7 @@
 
 /* TLS */
 #define TLS_EXPIRY_WARN_DAYS	30	/* -t warns when the certificate ends sooner */
+#define TLS_RELAY_CTRL_BUF	(16 * 1024)	/* bytes the relay holds per control direction */
+#define TLS_RELAY_DATA_BUF	(128 * 1024)	/* bytes the relay holds per data direction */
 
 #endif

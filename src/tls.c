@@ -22,10 +22,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -69,6 +71,7 @@ struct tls_msg {
 
 static SSL_CTX *ctx;
 static char data_mark;	/* ex_data of a data connection's SSL */
+static pid_t session_pid;	/* the relay's parent, seen at the handshake */
 
 static int
 load_openssl(char *err, size_t size)
@@ -250,6 +253,7 @@ tls_start(struct session *s)
 		return -1;
 	}
 	set_timeouts(s->ctrl.fd, s->ctrl.idle_timeout);
+	session_pid = getppid();	/* the monitor, which becomes the session */
 	errno = 0;
 	if (ossl.SSL_accept(ssl) != 1) {
 		log_msg(LOG_NOTICE, "TLS handshake on the control connection failed: %s",
@@ -432,221 +436,538 @@ tls_data_end(struct session *s)
 	return m.status;
 }
 
-/* ---- the relay: the pre-login process after a login ---- */
+/* ---- the relay: the pre-login process after a login ----
+ *
+ * One poll loop; every descriptor it reads or writes is non-blocking,
+ * and each direction of each connection passes through one bounded
+ * buffer, so that no peer that stops reading can make it wait: the
+ * relay only stops reading from the side whose bytes have nowhere to go.
+ * What the client does not take within idle_timeout (data_timeout on a
+ * data connection) ends that connection, as a plain session's
+ * SO_SNDTIMEO does. When either side ends, both do: the client's end
+ * reaches the session as the end of its input, and the session's end
+ * (its sides of the socket pairs closed, as the kernel does when it
+ * exits, however it exits) ends the relay once what it wrote has been
+ * passed on, or could not be within idle_timeout. */
 
-struct relay {
-	int	 net, plain;		/* the control connection, both sides */
-	int	 chan;			/* requests from the session */
-	SSL	*ctl;
-	SSL	*d;			/* the data connection, when open */
-	int	 dnet, dplain;
-	unsigned data_timeout;
-	int	 broken;		/* the data connection did not end cleanly */
+/* Bytes on their way in one direction: buf[head, tail). */
+struct flow {
+	char	*buf;
+	size_t	 size, head, tail;
+	size_t	 retry;		/* an SSL_write of this many bytes from head to repeat */
 };
 
-static char rbuf[XFER_BUF];
+/* The network side of one TLS connection. */
+struct side {
+	SSL	*ssl;
+	int	 fd;
+	short	 rd_wants, wr_wants;	/* what SSL_read, SSL_write wait for */
+	int	 in_end;		/* the client sent its last: 1 with close_notify, -1 not */
+	long long since;		/* ms: output last moved, or began to wait */
+};
 
-static int
-write_all(int fd, const char *p, size_t len)
+enum { D_NONE, D_HANDSHAKE, D_OPEN, D_SHUTDOWN };
+
+struct relay {
+	struct side ctl, dat;
+	int	 plain, dplain;		/* the session's sides of both */
+	int	 chan;			/* requests from the session; -1 once it ended */
+	struct flow up, down;		/* control: to the session, to the client */
+	struct flow dup, ddown;		/* data: upload, download */
+	int	 plain_in_end;		/* the session wrote its last */
+	int	 plain_out_end;		/* the session reads no more */
+	int	 up_shut;		/* the session was told the client's end */
+	int	 dstate;
+	int	 dplain_in_end, dplain_out_end;
+	int	 broken;		/* the data connection did not end cleanly */
+	long long handshake_end;	/* ms */
+	long long idle_ms, data_ms;
+};
+
+static char up_buf[TLS_RELAY_CTRL_BUF], down_buf[TLS_RELAY_CTRL_BUF];
+static char dup_buf[TLS_RELAY_DATA_BUF], ddown_buf[TLS_RELAY_DATA_BUF];
+
+static long long
+now_ms(void)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+	struct timespec t;
 
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-ssl_write_all(SSL *ssl, const char *p, size_t len)
-{
-	while (len > 0) {
-		int n = ossl.SSL_write(ssl, p, (int)len);
-
-		if (n <= 0) {
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static void
-data_finish(struct relay *r)
+nonblocking(int fd)
 {
-	struct tls_msg m = { TLS_MAGIC_DONE, r->broken ? -1 : 0 };
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
-	ossl.SSL_free(r->d);
-	close(r->dnet);
+static void
+flow_init(struct flow *f, char *buf, size_t size)
+{
+	f->buf = buf;
+	f->size = size;
+	f->head = f->tail = f->retry = 0;
+}
+
+static size_t
+flow_len(const struct flow *f)
+{
+	return f->tail - f->head;
+}
+
+/* Bytes pending, or an SSL_write to finish. */
+static int
+flow_busy(const struct flow *f)
+{
+	return f->tail > f->head || f->retry > 0;
+}
+
+/* Room at the tail; moves the bytes to the front when little is left
+ * (never under an SSL_write to repeat, which needs its bytes in place). */
+static size_t
+flow_room(struct flow *f)
+{
+	if (f->retry == 0 && f->head == f->tail) {
+		f->head = f->tail = 0;
+	} else if (f->retry == 0 && f->head > 0 && f->size - f->tail < f->size / 4) {
+		memmove(f->buf, f->buf + f->head, f->tail - f->head);
+		f->tail -= f->head;
+		f->head = 0;
+	}
+	return f->size - f->tail;
+}
+
+/* SSL_read into f: 1 bytes came, 0 none for now, -1 the client's side
+ * ended (t->in_end says how). */
+static int
+ssl_in(struct side *t, struct flow *f)
+{
+	size_t room = flow_room(f);
+	int n, e;
+
+	if (room == 0 || t->in_end != 0) {
+		return 0;
+	}
+	ossl.ERR_clear_error();
+	errno = 0;
+	n = ossl.SSL_read(t->ssl, f->buf + f->tail, (int)room);
+	if (n > 0) {
+		f->tail += (size_t)n;
+		t->rd_wants = POLLIN;
+		return 1;
+	}
+	e = ossl.SSL_get_error(t->ssl, n);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		t->rd_wants = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+		return 0;
+	}
+	t->in_end = e == SSL_ERROR_ZERO_RETURN ? 1 : -1;
+	if (t->in_end < 0) {
+		log_msg(LOG_DEBUG, "TLS read: %s", ssl_error());
+	}
+	return -1;
+}
+
+/* SSL_write from f: 1 bytes went, 0 none could for now, -1 failed. */
+static int
+ssl_out(struct side *t, struct flow *f, long long now)
+{
+	int n, e;
+
+	if (f->retry == 0) {
+		f->retry = flow_len(f);
+	}
+	if (f->retry == 0) {
+		return 0;
+	}
+	ossl.ERR_clear_error();
+	errno = 0;
+	n = ossl.SSL_write(t->ssl, f->buf + f->head, (int)f->retry);
+	if (n > 0) {
+		f->head += (size_t)n;	/* partial writes are on: n may be less */
+		f->retry = 0;
+		t->wr_wants = POLLOUT;
+		t->since = now;
+		return 1;
+	}
+	e = ossl.SSL_get_error(t->ssl, n);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		t->wr_wants = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+		return 0;
+	}
+	log_msg(LOG_DEBUG, "TLS write: %s", ssl_error());
+	return -1;
+}
+
+/* read() into f: 1 bytes came, 0 none for now, -1 the end. */
+static int
+fd_in(int fd, struct flow *f)
+{
+	size_t room = flow_room(f);
+	ssize_t n;
+
+	if (room == 0) {
+		return 0;
+	}
+	n = read(fd, f->buf + f->tail, room);
+	if (n > 0) {
+		f->tail += (size_t)n;
+		return 1;
+	}
+	return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+}
+
+/* write() from f: 1 bytes went, 0 none could for now, -1 the reader
+ * is gone. */
+static int
+fd_out(int fd, struct flow *f)
+{
+	ssize_t n;
+
+	if (flow_len(f) == 0) {
+		return 0;
+	}
+	n = write(fd, f->buf + f->head, flow_len(f));
+	if (n > 0) {
+		f->head += (size_t)n;
+		return 1;
+	}
+	return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+}
+
+/* The relay's end: a close_notify when it can go at once. */
+static void __attribute__((noreturn))
+relay_end(struct relay *r, int notify)
+{
+	if (notify) {
+		ossl.SSL_shutdown(r->ctl.ssl);
+	}
+	_exit(EXIT_OK);
+}
+
+static void
+tell_session(struct relay *r, int status, int fd)
+{
+	struct tls_msg m = { TLS_MAGIC_DONE, status };
+
+	if (r->chan >= 0 && send_with_fd(r->chan, &m, fd) != 0) {
+		relay_end(r, 0);	/* the session ended */
+	}
+}
+
+/* The data connection is over: its TLS state goes, and the session
+ * learns how it ended (not when it is gone itself). */
+static void
+dconn_close(struct relay *r, int tell)
+{
+	if (r->dat.ssl != NULL) {
+		ossl.SSL_free(r->dat.ssl);
+	}
+	if (r->dat.fd >= 0) {
+		close(r->dat.fd);
+	}
 	if (r->dplain >= 0) {
 		close(r->dplain);
 	}
-	r->d = NULL;
-	r->dnet = r->dplain = -1;
-	if (send_with_fd(r->chan, &m, -1) != 0) {
-		_exit(EXIT_OK);
+	r->dat.ssl = NULL;
+	r->dat.fd = r->dplain = -1;
+	r->dstate = D_NONE;
+	if (tell) {
+		tell_session(r, r->broken ? -1 : 0, -1);
 	}
 }
 
+/* A request to protect the data connection fd: the handshake starts. */
 static void
-data_wrap(struct relay *r, int fd)
+dconn_start(struct relay *r, int fd)
 {
-	struct tls_msg m = { TLS_MAGIC_DONE, -1 };
-	int sp[2] = { -1, -1 };
 	SSL *d = ossl.SSL_new(ctx);
 
-	if (d != NULL) {
-		ossl.SSL_set_ex_data(d, 0, &data_mark);
-		ossl.SSL_set_num_tickets(d, 0);
+	if (d == NULL || ossl.SSL_set_fd(d, fd) != 1) {
+		log_msg(LOG_ERR, "TLS relay: %s", ssl_error());
+		if (d != NULL) {
+			ossl.SSL_free(d);
+		}
+		close(fd);
+		tell_session(r, -1, -1);
+		return;
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	set_timeouts(fd, r->data_timeout);
+	ossl.SSL_set_ex_data(d, 0, &data_mark);
+	ossl.SSL_set_num_tickets(d, 0);
+	nonblocking(fd);
+	r->dat = (struct side){ .ssl = d, .fd = fd, .rd_wants = POLLIN,
+	    .wr_wants = POLLOUT };
+	r->dplain = -1;
+	r->dstate = D_HANDSHAKE;
+	r->handshake_end = now_ms() + r->data_ms;
+}
+
+/* The data connection's handshake, one step. */
+static void
+dconn_handshake(struct relay *r, long long now)
+{
+	int sp[2], n, e;
+
+	ossl.ERR_clear_error();
 	errno = 0;
-	if (d == NULL || ossl.SSL_set_fd(d, fd) != 1 || ossl.SSL_accept(d) != 1) {
+	n = ossl.SSL_accept(r->dat.ssl);
+	if (n != 1) {
+		e = ossl.SSL_get_error(r->dat.ssl, n);
+		if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
+		    now < r->handshake_end) {
+			r->dat.rd_wants = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+			return;
+		}
 		log_msg(LOG_NOTICE, "TLS handshake on a data connection failed: %s",
-		    ssl_error());
-	} else if (!ossl.SSL_session_reused(d)) {
+		    now >= r->handshake_end ? "timed out" : ssl_error());
+	} else if (!ossl.SSL_session_reused(r->dat.ssl)) {
 		/* not this control connection's session: nothing it made stays */
-		ossl.SSL_CTX_remove_session(ctx, ossl.SSL_get_session(d));
+		ossl.SSL_CTX_remove_session(ctx, ossl.SSL_get_session(r->dat.ssl));
 		log_msg(LOG_WARNING, "data connection refused: it did not resume the "
 		    "control connection's TLS session");
 	} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
 		log_msg(LOG_ERR, "TLS relay: socketpair: %s", strerror(errno));
 	} else {
-		m.status = 0;
-	}
-	if (m.status != 0) {
-		if (d != NULL) {
-			ossl.SSL_free(d);
-		}
-		close(fd);
-		if (send_with_fd(r->chan, &m, -1) != 0) {
-			_exit(EXIT_OK);
-		}
+		tell_session(r, 0, sp[0]);
+		close(sp[0]);
+		nonblocking(sp[1]);
+		r->dplain = sp[1];
+		r->dstate = D_OPEN;
+		r->dplain_in_end = r->dplain_out_end = r->broken = 0;
+		r->dat.rd_wants = POLLIN;
+		flow_init(&r->dup, dup_buf, sizeof dup_buf);
+		flow_init(&r->ddown, ddown_buf, sizeof ddown_buf);
 		return;
 	}
-	if (send_with_fd(r->chan, &m, sp[0]) != 0) {
-		_exit(EXIT_OK);
-	}
-	close(sp[0]);
-	r->d = d;
-	r->dnet = fd;
-	r->dplain = sp[1];
-	r->broken = 0;
+	r->broken = 1;
+	dconn_close(r, 1);
 }
 
-/* Data from the client's side: an upload (or a client's close). */
+/* The data connection, after poll: what can move moves. */
 static void
-data_from_net(struct relay *r)
+dconn_step(struct relay *r, int net_ready, int plain_ready, long long now)
 {
-	int n = ossl.SSL_read(r->d, rbuf, sizeof rbuf);
-
-	if (n <= 0 && (ossl.SSL_get_error(r->d, n) == SSL_ERROR_WANT_READ ||
-	    ossl.SSL_get_error(r->d, n) == SSL_ERROR_WANT_WRITE)) {
-		return;		/* a record that was not data */
+	if (!flow_busy(&r->ddown) && r->dstate == D_OPEN) {
+		r->dat.since = now;
 	}
-	if (n > 0) {
-		if (r->dplain >= 0 && write_all(r->dplain, rbuf, (size_t)n) != 0) {
-			close(r->dplain);	/* the session stopped: drop the rest */
-			r->dplain = -1;
+	if (net_ready || ossl.SSL_pending(r->dat.ssl) > 0) {
+		if (!r->dplain_out_end) {
+			ssl_in(&r->dat, &r->dup);
 		}
-		return;
-	}
-	/* the end: clean only with the client's close_notify */
-	r->broken = ossl.SSL_get_error(r->d, n) != SSL_ERROR_ZERO_RETURN;
-	if (r->broken) {
-		log_msg(LOG_NOTICE, "data connection ended without TLS close_notify");
-	} else {
-		ossl.SSL_shutdown(r->d);
-	}
-	data_finish(r);
-}
-
-/* Data from the session's side: a download, ended by its close. */
-static void
-data_from_session(struct relay *r)
-{
-	ssize_t n = read(r->dplain, rbuf, sizeof rbuf);
-
-	if (n > 0) {
-		if (ssl_write_all(r->d, rbuf, (size_t)n) != 0) {
+		if (ssl_out(&r->dat, &r->ddown, now) < 0) {
 			r->broken = 1;
-			data_finish(r);
+			dconn_close(r, 1);
+			return;
 		}
+	}
+	if (plain_ready) {
+		if (!r->dplain_out_end && fd_out(r->dplain, &r->dup) < 0) {
+			r->dplain_out_end = 1;	/* the session stopped: drop the rest */
+		}
+		if (!r->dplain_in_end && fd_in(r->dplain, &r->ddown) < 0) {
+			r->dplain_in_end = 1;
+		}
+	}
+	if (r->dat.in_end != 0 && (flow_len(&r->dup) == 0 || r->dplain_out_end)) {
+		/* the client's end, clean only with its close_notify and
+		 * nothing of a download left unsent */
+		r->broken = r->dat.in_end < 0 || flow_busy(&r->ddown);
+		if (r->broken) {
+			log_msg(LOG_NOTICE, "data connection ended without TLS close_notify");
+		} else {
+			ossl.SSL_shutdown(r->dat.ssl);
+		}
+		dconn_close(r, 1);
 		return;
 	}
-	r->broken = ossl.SSL_shutdown(r->d) < 0;	/* close_notify */
-	data_finish(r);
+	if (r->dplain_in_end && !flow_busy(&r->ddown)) {
+		r->dstate = D_SHUTDOWN;	/* the session's end: a close_notify */
+		r->dat.wr_wants = POLLOUT;
+		r->dat.since = now;
+	}
+}
+
+/* The close_notify of a data connection, one try. */
+static void
+dconn_shutdown(struct relay *r)
+{
+	int n, e;
+
+	ossl.ERR_clear_error();
+	errno = 0;
+	n = ossl.SSL_shutdown(r->dat.ssl);
+	if (n < 0) {
+		e = ossl.SSL_get_error(r->dat.ssl, n);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			r->dat.wr_wants = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+			return;
+		}
+		r->broken = 1;
+	}
+	dconn_close(r, 1);
+}
+
+/* A request from the session, or its end. */
+static void
+chan_step(struct relay *r)
+{
+	struct tls_msg m;
+	int fd;
+
+	if (recv_with_fd(r->chan, &m, &fd) != 0) {
+		/* the session ended: its data connection goes with it */
+		close(r->chan);
+		r->chan = -1;
+		dconn_close(r, 0);
+		return;
+	}
+	if (m.magic != TLS_MAGIC_WRAP || fd < 0 || r->dstate != D_NONE) {
+		log_msg(LOG_ERR, "TLS relay: malformed request from the session");
+		relay_end(r, 0);
+	}
+	dconn_start(r, fd);
+}
+
+static int
+poll_ms(long long deadline, long long now)
+{
+	long long left = deadline - now;
+
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
 void
 tls_relay(struct session *s, int plain, int chan)
 {
-	struct relay r = { .net = s->ctrl.fd, .plain = plain, .chan = chan,
-	    .ctl = s->ctrl.tls, .dnet = -1, .dplain = -1,
-	    .data_timeout = s->cfg->srv.data_timeout };
+	struct relay r = { .ctl = { .ssl = s->ctrl.tls, .fd = s->ctrl.fd,
+	    .rd_wants = POLLIN, .wr_wants = POLLOUT },
+	    .dat = { .fd = -1 }, .plain = plain, .dplain = -1, .chan = chan,
+	    .idle_ms = (long long)s->cfg->srv.idle_timeout * 1000,
+	    .data_ms = (long long)s->cfg->srv.data_timeout * 1000 };
 
-	/* the session ends the relay by closing its ends; no timeout here */
-	set_timeouts(r.net, 0);
+	/* the relay dies with the session, however the session ends (the
+	 * setting is per process and survives no change of credentials, so
+	 * it is made here, after the last one); a session already gone
+	 * would send nothing, hence the look at the parent after it */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != session_pid) {
+		_exit(EXIT_OK);
+	}
+	/* what the login dialogue read, PASS among it, is of no more use */
+	wipe(s->ctrl.buf, sizeof s->ctrl.buf);
+	s->ctrl.pos = s->ctrl.len = 0;
+	flow_init(&r.up, up_buf, sizeof up_buf);
+	flow_init(&r.down, down_buf, sizeof down_buf);
+	nonblocking(r.ctl.fd);
+	nonblocking(r.plain);
 	for (;;) {
+		/* control: read from the client while the session reads */
+		int ctl_in = r.ctl.in_end == 0 && !r.plain_out_end && flow_room(&r.up) > 0;
+		int ctl_out = flow_busy(&r.down);
+		int d_in = r.dstate == D_OPEN && r.dat.in_end == 0 &&
+		    !r.dplain_out_end && flow_room(&r.dup) > 0;
+		int d_out = r.dstate == D_OPEN && flow_busy(&r.ddown);
+		short dev = r.dstate == D_HANDSHAKE ? r.dat.rd_wants :
+		    r.dstate == D_SHUTDOWN ? r.dat.wr_wants :
+		    (short)((d_in ? r.dat.rd_wants : 0) | (d_out ? r.dat.wr_wants : 0));
+		/* a descriptor with nothing to wait for is left out, so that
+		 * its hang-up cannot wake the loop again and again */
 		struct pollfd p[5] = {
-			{ .fd = r.net, .events = POLLIN },
-			{ .fd = r.plain, .events = POLLIN },
+			{ .fd = r.ctl.fd, .events = (short)((ctl_in ? r.ctl.rd_wants : 0) |
+			    (ctl_out ? r.ctl.wr_wants : 0)) },
+			{ .fd = r.plain, .events = (short)((!r.plain_in_end &&
+			    flow_room(&r.down) > 0 ? POLLIN : 0) |
+			    (!r.plain_out_end && flow_len(&r.up) > 0 ? POLLOUT : 0)) },
 			{ .fd = r.chan, .events = POLLIN },
-			{ .fd = r.d != NULL ? r.dnet : -1, .events = POLLIN },
-			{ .fd = r.d != NULL ? r.dplain : -1, .events = POLLIN },
+			{ .fd = r.dat.fd, .events = dev },
+			{ .fd = r.dplain, .events = (short)(r.dstate != D_OPEN ? 0 :
+			    (!r.dplain_in_end && flow_room(&r.ddown) > 0 ? POLLIN : 0) |
+			    (!r.dplain_out_end && flow_len(&r.dup) > 0 ? POLLOUT : 0)) },
 		};
-		int ready = ossl.SSL_pending(r.ctl) > 0 ||
-		    (r.d != NULL && ossl.SSL_pending(r.d) > 0);
+		long long now = now_ms(), wake = -1;
+		int pending = (ctl_in && ossl.SSL_pending(r.ctl.ssl) > 0) ||
+		    (d_in && ossl.SSL_pending(r.dat.ssl) > 0);
 
-		if (poll(p, 5, ready ? 0 : -1) < 0 && errno != EINTR) {
-			break;
+		for (int i = 0; i < 5; i++) {
+			if (p[i].events == 0) {
+				p[i].fd = -1;
+			}
 		}
-		if ((p[0].revents != 0 || ossl.SSL_pending(r.ctl) > 0)) {
-			ssize_t n = tls_read(r.ctl, rbuf, sizeof rbuf);
+		if (ctl_out) {
+			wake = r.ctl.since + r.idle_ms;
+		}
+		if (d_out || r.dstate == D_SHUTDOWN) {
+			long long w = r.dat.since + r.data_ms;
 
-			if (n <= 0 || write_all(r.plain, rbuf, (size_t)n) != 0) {
-				break;
+			wake = wake < 0 || w < wake ? w : wake;
+		}
+		if (r.dstate == D_HANDSHAKE) {
+			wake = wake < 0 || r.handshake_end < wake ? r.handshake_end : wake;
+		}
+		if (poll(p, 5, pending ? 0 : wake < 0 ? -1 : poll_ms(wake, now)) < 0 &&
+		    errno != EINTR) {
+			log_msg(LOG_ERR, "TLS relay: poll: %s", strerror(errno));
+			relay_end(&r, 0);
+		}
+		now = now_ms();
+
+		/* the control connection */
+		if (!flow_busy(&r.down)) {
+			r.ctl.since = now;	/* no reply waits for the client */
+		}
+		if (p[0].revents != 0 || (ctl_in && ossl.SSL_pending(r.ctl.ssl) > 0)) {
+			if (ctl_in) {
+				ssl_in(&r.ctl, &r.up);
+			}
+			if (ssl_out(&r.ctl, &r.down, now) < 0) {
+				relay_end(&r, 0);	/* the client is gone */
 			}
 		}
 		if (p[1].revents != 0) {
-			ssize_t n = read(r.plain, rbuf, sizeof rbuf);
+			if (!r.plain_out_end && fd_out(r.plain, &r.up) < 0) {
+				r.plain_out_end = 1;	/* the session ended: drop the rest */
+				r.up.head = r.up.tail = 0;
+			}
+			if (!r.plain_in_end && fd_in(r.plain, &r.down) < 0) {
+				r.plain_in_end = 1;
+			}
+		}
+		if (r.ctl.in_end != 0 && !r.up_shut && flow_len(&r.up) == 0) {
+			/* the session reads what the client sent, then its end */
+			shutdown(r.plain, SHUT_WR);
+			r.up_shut = 1;
+		}
+		if (r.plain_in_end && !flow_busy(&r.down)) {
+			relay_end(&r, 1);	/* the session's end, all passed on */
+		}
+		if (flow_busy(&r.down) && now - r.ctl.since >= r.idle_ms) {
+			log_msg(LOG_INFO, "control connection lost: the client took no "
+			    "reply for %lld seconds", r.idle_ms / 1000);
+			relay_end(&r, 0);
+		}
 
-			if (n <= 0) {
-				ossl.SSL_shutdown(r.ctl);
-				break;
-			}
-			if (ssl_write_all(r.ctl, rbuf, (size_t)n) != 0) {
-				break;
+		/* requests from the session, and the data connection */
+		if (r.chan >= 0 && p[2].revents != 0) {
+			chan_step(&r);
+		} else if (r.dstate == D_HANDSHAKE) {
+			dconn_handshake(&r, now);
+		} else if (r.dstate == D_OPEN) {
+			dconn_step(&r, p[3].revents != 0, p[4].revents != 0, now);
+		} else if (r.dstate == D_SHUTDOWN &&
+		    (p[3].revents != 0 || now - r.dat.since >= r.data_ms)) {
+			if (now - r.dat.since >= r.data_ms) {
+				r.broken = 1;
+				dconn_close(&r, 1);
+			} else {
+				dconn_shutdown(&r);
 			}
 		}
-		if (p[2].revents != 0) {
-			struct tls_msg m;
-			int fd;
-
-			if (recv_with_fd(r.chan, &m, &fd) != 0) {
-				break;		/* the session ended */
-			}
-			if (m.magic != TLS_MAGIC_WRAP || fd < 0 || r.d != NULL) {
-				log_msg(LOG_ERR, "TLS relay: malformed request from the session");
-				break;
-			}
-			data_wrap(&r, fd);
-		}
-		if (r.d != NULL && (p[3].revents != 0 || ossl.SSL_pending(r.d) > 0)) {
-			data_from_net(&r);
-		}
-		if (r.d != NULL && r.dplain >= 0 && p[4].revents != 0) {
-			data_from_session(&r);
+		if (r.dstate == D_OPEN && flow_busy(&r.ddown) &&
+		    now - r.dat.since >= r.data_ms) {
+			log_msg(LOG_NOTICE, "data connection lost: the client took no data "
+			    "for %lld seconds", r.data_ms / 1000);
+			r.broken = 1;
+			dconn_close(&r, 1);
 		}
 	}
-	_exit(EXIT_OK);
 }

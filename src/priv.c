@@ -283,6 +283,9 @@ priv_monitor(struct session *s, int fd)
 		s->tls_version[sizeof s->tls_version - 1] = '\0';
 		s->tls_chan = fd;
 		child = 0;
+		/* the relay is this session's only child: the kernel reaps it
+		 * when it ends, so it never stays as a zombie of a session */
+		signal(SIGCHLD, SIG_IGN);
 	} else {
 		waitpid(child, NULL, 0);
 		child = 0;

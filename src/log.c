@@ -72,6 +72,10 @@ log_open(int m, int dbg)
 void
 log_before_chroot(void)
 {
+	/* syslog(3) stamps local time: read the zone now, while
+	 * /etc/localtime can be opened and before a seccomp filter would
+	 * end the process for the open */
+	tzset();
 	if (mode == LOGTO_JOURNAL) {
 		mode = LOGTO_SYSLOG;
 	}

@@ -165,8 +165,11 @@ struct xfer_record {
 	char		 action;	/* xferlog special-action flag: _ C U T */
 	const char	*detail;	/* why it failed, for the log */
 };
-/* Open the transfer log (with the rights the session started with). */
-int xferlog_open(const char *path);
+/* Open the transfer log (with the rights the session started with) in a
+ * writer process that formats the account's records; the session keeps
+ * a socket to it alone. */
+struct account;
+int xferlog_open(const char *path, const struct account *);
 void log_transfer(const struct session *, const struct xfer_record *);
 int log_debugging(void);
 
@@ -301,8 +304,11 @@ int sandbox_become(const struct account *, const char **what);
 /* After login: limits, Landlock, seccomp (each skipped with a notice
  * where the kernel lacks it). */
 void sandbox_confine(const struct session *);
-/* Before login: Landlock's scopes alone (no signals to other processes). */
+/* Before login: Landlock's scopes (no signals to other processes) and
+ * the pre-login seccomp allow-list. */
 void sandbox_scope(void);
+/* The xferlog writer: empty root, the account, limits, its allow-list. */
+int sandbox_xferlog(const struct account *, const char **what);
 void sandbox_report(FILE *);
 int landlock_abi(void);
 

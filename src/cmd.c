@@ -381,7 +381,7 @@ enter_account(struct session *s)
 	/* the root and the transfer log are opened with the rights cellftpd
 	 * was started with, as a chroot would be; everything below the root
 	 * with the user's rights */
-	(void)xferlog_open(s->cfg->srv.xferlog);	/* failure is logged */
+	(void)xferlog_open(s->cfg->srv.xferlog, a);	/* failure is logged */
 	if (vfs_open_root(&s->vfs, a->root, a->symlinks == SYMLINKS_CONTAIN) != 0) {
 		log_msg(LOG_ERR, "cannot open root '%s'%s: %s", a->root,
 		    errno == ENOSYS ? " (this kernel lacks openat2; set symlinks = "

@@ -17,6 +17,7 @@
 /* a logged-in session */
 #define SESSION_FILES_MAX	(CONVERT_DEPTH_MAX + 64)	/* open files (RLIMIT_NOFILE):
 					 * a conversion holds one a level */
+#define XFERLOG_FILES_MAX	8	/* ... and of its xferlog writer */
 
 /* login */
 #define LOGIN_FAIL_DELAY_MS	1000	/* every failed PASS is answered this late */

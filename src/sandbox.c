@@ -171,9 +171,12 @@ confine_landlock(const struct session *s, int abi, int files)
 /* ---- seccomp ---- */
 
 #ifndef CELLFTPD_NO_SECCOMP
-/* session_filter[] and the names: made at build time by
- * src/gen/seccomp-filter.c, which holds the allow-list */
+/* session_filter[], prelogin_filter[], xferlog_filter[] and the names:
+ * made at build time by src/gen/seccomp-filter.c, which holds the
+ * allow-lists */
 #include "seccomp-filter.h"
+
+static const char *ended = "session ended";	/* what a refused call ends */
 
 static void
 refused(int sig, siginfo_t *si, void *ctx)
@@ -184,28 +187,39 @@ refused(int sig, siginfo_t *si, void *ctx)
 
 	(void)sig;
 	(void)ctx;
-	log_msg(LOG_CRIT, "seccomp: system call %s (%d) is not allowed; session ended",
-	    name, si->si_syscall);
+	log_msg(LOG_CRIT, "seccomp: system call %s (%d) is not allowed; %s",
+	    name, si->si_syscall, ended);
 	_exit(EXIT_FAILURE_);
 }
 
+/* Loads one of the programs, with this process's pid as the one tgkill
+ * may signal: the filter is compiled before any pid is known, so the
+ * program has a mark at pid_at, the constant of that comparison. */
 static const char *
-confine_syscalls(void)
+confine_syscalls(const struct sock_filter *f, size_t len, size_t pid_at,
+    const char *what_ends)
 {
+	struct sock_filter copy[FILTER_LEN_MAX];
+	struct sock_fprog prog = { .len = (unsigned short)len, .filter = copy };
 	struct sigaction sa;
-	struct sock_fprog prog = {
-		.len = sizeof session_filter / sizeof session_filter[0],
-		.filter = (struct sock_filter *)session_filter,
-	};
 
+	if (len > FILTER_LEN_MAX || pid_at >= len) {
+		return "malformed filter";
+	}
+	memcpy(copy, f, len * sizeof f[0]);
+	copy[pid_at].k = (uint32_t)getpid();
+	ended = what_ends;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = refused;
 	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGSYS, &sa, NULL);
-	/* no_new_privs is already set by sandbox_become() */
+	/* no_new_privs is already set */
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0 ?
 	    NULL : strerror(errno);
 }
+
+#define CONFINE(name, what_ends) confine_syscalls(name##_filter, \
+	sizeof name##_filter / sizeof name##_filter[0], name##_filter_pid_at, what_ends)
 #endif
 
 void
@@ -235,25 +249,84 @@ sandbox_confine(const struct session *s)
 		}
 	}
 #ifndef CELLFTPD_NO_SECCOMP
-	if ((why = confine_syscalls()) != NULL) {
+	if ((why = CONFINE(session, "session ended")) != NULL) {
 		log_msg(LOG_NOTICE, "sandbox: seccomp not applied: %s", why);
 	}
 #endif
 }
 
 /* Before login: the process that reads the network (and relays TLS)
- * gets the scopes alone; it is already chrooted into an empty
- * directory, and runs as the same account as other connections' ones. */
+ * gets the scopes and its own seccomp allow-list; it is already chrooted
+ * into an empty directory (when started as root), has read its TLS key
+ * and loaded libssl, and runs as the same account as other connections'
+ * ones. */
 void
 sandbox_scope(void)
 {
 	int abi = landlock_abi();
 	const char *why;
 
+	/* set by the drop as root; not yet when started as a user */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		log_msg(LOG_NOTICE, "sandbox: PR_SET_NO_NEW_PRIVS before login: %s",
+		    strerror(errno));
+		return;
+	}
 	if (abi >= 6 && (why = confine_landlock(NULL, abi, 0)) != NULL) {
 		log_msg(LOG_NOTICE, "sandbox: Landlock scopes not applied before "
 		    "login: %s", why);
 	}
+#ifndef CELLFTPD_NO_SECCOMP
+	if ((why = CONFINE(prelogin, "session ended")) != NULL) {
+		log_msg(LOG_NOTICE, "sandbox: seccomp not applied before login: %s", why);
+	}
+#endif
+}
+
+/* The xferlog writer, forked by the session before its own drop: it
+ * keeps the transfer log and the socket it reads records from, nothing
+ * else. As root it goes into the empty pre-login root; then it becomes
+ * the session's account, so it has no rights the session lacks but the
+ * open log. It cannot be traced (not dumpable), has the scopes, dies
+ * with the session, and may only read, write and end. */
+int
+sandbox_xferlog(const struct account *a, const char **what)
+{
+	struct rlimit none = { 0, 0 }, files = { XFERLOG_FILES_MAX, XFERLOG_FILES_MAX };
+	pid_t parent = getppid();
+	int abi = landlock_abi();
+	const char *why;
+
+	if (geteuid() == 0 && (chroot(PRELOGIN_ROOT) != 0 || chdir("/") != 0)) {
+		*what = "chroot";
+		return -1;
+	}
+	if (a->change_identity && (setgroups(0, NULL) != 0 ||
+	    setresgid(a->gid, a->gid, a->gid) != 0 ||
+	    setresuid(a->uid, a->uid, a->uid) != 0 || setuid(0) == 0 || seteuid(0) == 0)) {
+		*what = "dropping privileges";
+		return -1;
+	}
+	/* after the drop: a change of identity clears the death signal */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
+	    setrlimit(RLIMIT_CORE, &none) != 0 || setrlimit(RLIMIT_NPROC, &none) != 0 ||
+	    setrlimit(RLIMIT_NOFILE, &files) != 0) {
+		*what = "limits";
+		return -1;
+	}
+	if (abi >= 6 && (why = confine_landlock(NULL, abi, 0)) != NULL) {
+		log_msg(LOG_NOTICE, "sandbox: Landlock scopes not applied to the xferlog "
+		    "writer: %s", why);
+	}
+#ifndef CELLFTPD_NO_SECCOMP
+	if ((why = CONFINE(xferlog, "xferlog writer ended")) != NULL) {
+		log_msg(LOG_NOTICE, "sandbox: seccomp not applied to the xferlog writer: %s",
+		    why);
+	}
+#endif
+	return 0;
 }
 
 /* For -t: which layers this machine provides. */

@@ -126,3 +126,85 @@ CLOSED"
 	assert_output "found 0"
 	wait "$chat_pid"
 }
+
+@test "before login, the network-facing process runs under its own seccomp allow-list" {
+	require_production_build
+	python3 "$FTPCHAT" "$PORT" "USER alice" "sleep:2" "PASS no" "USER alice" "PASS pw" "NOOP" >"$BATS_TEST_TMPDIR/chat.out" &
+	chat_pid=$!
+	run wait_session_tree
+	assert_equal "${#lines[@]}" 2
+	read -r child _ <<<"${lines[1]}"
+	run grep -E '^Seccomp:' "/proc/$child/status"
+	assert_output --regexp '^Seccomp:[[:space:]]+2$'
+	wait "$chat_pid"
+	# the dialogue, a failed login and a good one all went through it
+	run cat "$BATS_TEST_TMPDIR/chat.out"
+	assert_line "530 Login incorrect"
+	assert_line "230 Login successful"
+	assert_line "200 NOOP ok"
+	run server_log
+	refute_output --partial "seccomp:"
+	refute_output --partial "not applied"
+}
+
+@test "with TLS the relay stays under the pre-login allow-list: PROT P both ways, failed logins, its end" {
+	require_production_build
+	stop_server
+	local certs="$BATS_TEST_TMPDIR/certs"
+	mkdir -p "$certs"
+	(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -days 2 -subj "/CN=cellftpd test" -addext "subjectAltName=IP:127.0.0.1" \
+		-keyout "$certs/key.pem" -out "$certs/cert.pem" 2>/dev/null)
+	chmod -R a+rwX "$ROOT"
+	head -c 3000000 /dev/urandom >"$ROOT/big.bin"
+	chmod a+r "$ROOT/big.bin"
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	tls = explicit
+	tls_certificate = $certs/cert.pem
+	tls_key = $certs/key.pem
+	max_login_failures = 2
+	[user alice]
+	password = pw
+	root = $ROOT
+	allow_write = yes
+	EOF
+	local mode
+	for mode in "" -i; do
+		# shellcheck disable=SC2086 # no option or one
+		start_server $mode
+		local url="ftp://127.0.0.1:$PORT" tls=(--ssl-reqd)
+		[ "$mode" = -i ] && url="ftps://127.0.0.1:$PORT" tls=()
+		# a download slow enough to look at the relay meanwhile
+		curl -sS -k --max-time 20 --limit-rate 1M "${tls[@]}" \
+			-o "$BATS_TEST_TMPDIR/slow.bin" "$url/big.bin" -u alice:pw &
+		local client=$!
+		wait_log "logged in as system user"
+		server_log
+		run session_tree
+		assert_equal "${#lines[@]}" 2
+		local relay
+		read -r relay _ <<<"${lines[1]}"
+		run grep -E '^Seccomp:' "/proc/$relay/status"
+		assert_output --regexp '^Seccomp:[[:space:]]+2$'
+		wait "$client"
+		cmp "$ROOT/big.bin" "$BATS_TEST_TMPDIR/slow.bin"
+		# PROT P data both ways through the filtered relay
+		run curl -sS -k --max-time 20 "${tls[@]}" -u alice:pw -T "$ROOT/big.bin" \
+			"$url/up$mode.bin"
+		assert_success
+		run curl -sS -k --max-time 20 "${tls[@]}" -u alice:pw \
+			-o "$BATS_TEST_TMPDIR/down.bin" "$url/up$mode.bin"
+		assert_success
+		cmp "$ROOT/big.bin" "$BATS_TEST_TMPDIR/down.bin"
+		# failed logins up to the cap
+		run curl -sS -k --max-time 20 "${tls[@]}" -u alice:no "$url/"
+		assert_failure
+		wait_sessions_gone
+		run server_log
+		refute_output --partial "seccomp:"
+		refute_output --partial "not applied"
+		stop_server
+	done
+}

@@ -95,3 +95,71 @@ b"
 	run server_log
 	assert_output --partial "cannot open xferlog '$BATS_TEST_TMPDIR/no/such/dir/xferlog': No such file or directory"
 }
+
+# The session's processes: its own pid first, then its children's.
+session_and_children() {
+	local top
+	top=$(sessions | head -1)
+	[ -n "$top" ] || return 1
+	echo "$top"
+	pgrep -P "$top" || true
+}
+
+# holds_xferlog PID: whether any descriptor of PID is the xferlog
+holds_xferlog() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd")" = "$XFERLOG" ] && return 0
+	done
+	return 1
+}
+
+@test "the session holds no descriptor of the xferlog: its writer, as the account, does" {
+	require_root
+	python3 - "$PORT" >"$BATS_TEST_TMPDIR/client.out" 2>&1 <<-'PY' &
+	import ftplib, io, sys, time
+	c = ftplib.FTP()
+	c.connect("127.0.0.1", int(sys.argv[1]), timeout=20)
+	c.login("alice", "pw")
+	c.retrbinary("RETR five.bin", io.BytesIO().write)
+	time.sleep(3)
+	c.quit()
+	PY
+	client=$!
+	wait_log "alice: download /five.bin, 5000 bytes in "
+	run session_and_children
+	assert_success
+	session=${lines[0]}
+	assert_equal "${#lines[@]}" 2
+	writer=${lines[1]}
+	# the session runs as the account and has no descriptor of the file
+	assert_equal "$(awk '/^Uid:/ {print $2}' "/proc/$session/status")" "$(id -u nobody)"
+	run holds_xferlog "$session"
+	assert_failure
+	# its one child, the writer, has it, as the same account, confined
+	run holds_xferlog "$writer"
+	assert_success
+	run grep -E '^(Uid|NoNewPrivs|Seccomp):' "/proc/$writer/status"
+	assert_line --regexp "^Uid:[[:space:]]+$(id -u nobody)[[:space:]]+$(id -u nobody)[[:space:]]"
+	assert_line --regexp '^NoNewPrivs:[[:space:]]+1$'
+	if ! "$CELLFTPD" -t -c "$CONF" | grep -q "not in this build"; then
+		assert_line --regexp '^Seccomp:[[:space:]]+2$'
+	fi
+	assert_equal "$(readlink "/proc/$writer/root")" /run/cellftpd/empty
+	# and the line is written before the reply that ends the transfer
+	run cat "$XFERLOG"
+	assert_equal "${#lines[@]}" 1
+	assert_line --index 0 --regexp "${XF}5000 /five\.bin b _ o r alice ftp 0 \* c$"
+	wait "$client"
+	wait_sessions_gone
+	# the writer ends with the session
+	for _ in $(seq 100); do
+		kill -0 "$writer" 2>/dev/null || break
+		sleep 0.05
+	done
+	run kill -0 "$writer"
+	assert_failure
+	run server_log
+	refute_output --partial "seccomp:"
+	refute_output --partial "xferlog writer"
+}

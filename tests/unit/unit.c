@@ -1,6 +1,7 @@
 /* Unit tests of cellftpd's pure functions: path normalisation, reply
  * formatting, Telnet stripping, configuration parsing, CIDR matching,
- * time values; and the seccomp filter built into a session. Output is
+ * time values; the seccomp filters built into a session and the
+ * pre-login process, their signals, and the xferlog writer. Output is
  * TAP, counted by tests/run.sh. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -361,33 +364,90 @@ test_seccomp(void)
 }
 #endif
 
-/* Landlock's scope: a confined process may signal itself, but no process
- * outside its session, not even one of its own account (here: root). */
+/* Reads what fd gives until its end. */
+static void
+slurp(int fd, char *buf, size_t size)
+{
+	ssize_t n;
+	size_t got = 0;
+
+	while (got < size - 1 && (n = read(fd, buf + got, size - 1 - got)) > 0) {
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	close(fd);
+}
+
+#ifndef CELLFTPD_NO_SECCOMP
+/* The pre-login process's own allow-list: the calls of the dialogue and
+ * the relay go through; one a session may make (openat) ends it. */
+static void
+test_prelogin_seccomp(void)
+{
+	char log[2048];
+	int p[2], status = 0;
+	pid_t pid;
+
+	if (pipe(p) != 0 || (pid = fork()) < 0) {
+		ok(0, "pre-login seccomp: fork");
+		return;
+	}
+	if (pid == 0) {
+		int sp[2];
+
+		dup2(p[1], 2);
+		log_open(LOGTO_STDERR, 0);
+		sandbox_scope();
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0 &&
+		    fcntl(sp[0], F_SETFL, O_NONBLOCK) == 0 && getppid() > 0 &&
+		    write(2, "allowed calls work\n", 19) == 19) {
+			syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY);	/* not on it */
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	slurp(p[0], log, sizeof log);
+	waitpid(pid, &status, 0);
+	ok(strstr(log, "allowed calls work") != NULL,
+	    "pre-login seccomp: the process keeps the calls of the dialogue and relay");
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == EXIT_FAILURE_ &&
+	    strstr(log, "seccomp: system call openat (") != NULL &&
+	    strstr(log, ") is not allowed; session ended") != NULL,
+	    "pre-login seccomp: a call off its list ends the process, logged by name");
+	if (!WIFEXITED(status) || strstr(log, "openat") == NULL) {
+		printf("# status %d, log: %s\n", status, log);
+	}
+}
+#endif
+
+/* Signals from a confined process: to itself they go through; to any
+ * other process (here: its parent, root like it) seccomp ends it, as
+ * tgkill may name its own pid alone, and without seccomp (sanitizer
+ * builds) Landlock's scope refuses them with EPERM. */
 enum scope_case { SCOPE_SESSION, SCOPE_FOLLOW, SCOPE_PRELOGIN };
 
 static void
 test_signal_scope(enum scope_case how)
 {
 	static struct session s;
+	static const char *const names[] = {
+		"a session", "a session (symlinks = follow)", "the pre-login process"
+	};
 	pid_t parent = getpid(), pid;
-	char got[64] = "", want[64];
+	char got[2048], want[64], what[160];
 	int p[2], status = 0;
+	int abi = landlock_abi(), self_ok, out_ok;
 
-	if (landlock_abi() < 6) {
-		printf("# Landlock ABI %d: signal scoping needs 6, not checked\n",
-		    landlock_abi());
-		return;
-	}
 	s.acct.symlinks = how == SCOPE_FOLLOW ? SYMLINKS_FOLLOW : SYMLINKS_CONTAIN;
 	s.vfs.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s.vfs.rootfd < 0 || pipe(p) != 0 || (pid = fork()) < 0) {
-		ok(0, "Landlock scope: set-up");
+		ok(0, "signal scope: set-up");
 		return;
 	}
 	if (pid == 0) {
-		int out, self, null = open("/dev/null", O_WRONLY);
+		int out, self;
 
-		dup2(null, 2);		/* the sandbox's notices */
+		dup2(p[1], 2);		/* the sandbox's notices and the log */
 		log_open(LOGTO_STDERR, 0);
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);	/* as sandbox_become() */
 		if (how == SCOPE_PRELOGIN) {
@@ -395,28 +455,127 @@ test_signal_scope(enum scope_case how)
 		} else {
 			sandbox_confine(&s);
 		}
-		out = (int)syscall(SYS_tgkill, parent, parent, 0) == 0 ? 0 : errno;
 		self = (int)syscall(SYS_tgkill, getpid(), gettid(), 0) == 0 ? 0 : errno;
-		dprintf(p[1], "outside %d self %d", out, self);
+		dprintf(2, "self %d\n", self);
+		out = (int)syscall(SYS_tgkill, parent, parent, 0) == 0 ? 0 : errno;
+		dprintf(2, "outside %d\n", out);
 		_exit(0);
 	}
 	close(p[1]);
-	if (read(p[0], got, sizeof got - 1) < 0) {
-		got[0] = '\0';
-	}
-	close(p[0]);
+	slurp(p[0], got, sizeof got);
 	waitpid(pid, &status, 0);
 	close(s.vfs.rootfd);
-	snprintf(want, sizeof want, "outside %d self 0", EPERM);
-	ok(strcmp(got, want) == 0, how == SCOPE_PRELOGIN ?
-	    "Landlock scope before login: no signal to other processes" :
-	    how == SCOPE_FOLLOW ?
-	    "Landlock scope, symlinks = follow: no signal outside the session" :
-	    "Landlock scope: a session cannot signal a process outside it (EPERM), "
-	    "only itself");
-	if (strcmp(got, want) != 0) {
+	self_ok = strstr(got, "self 0\n") != NULL;
+#ifndef CELLFTPD_NO_SECCOMP
+	(void)abi;
+	(void)want;
+	out_ok = strstr(got, "outside") == NULL && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == EXIT_FAILURE_ &&
+	    strstr(got, "seccomp: system call tgkill (") != NULL;
+	snprintf(what, sizeof what, "seccomp: %s may signal itself; tgkill to another "
+	    "process ends it", names[how]);
+#else
+	if (abi < 6) {
+		printf("# Landlock ABI %d: signal scoping needs 6, not checked\n", abi);
+		return;
+	}
+	snprintf(want, sizeof want, "outside %d\n", EPERM);
+	out_ok = strstr(got, want) != NULL;
+	snprintf(what, sizeof what, "Landlock scope: %s may signal itself, no process "
+	    "outside it (EPERM)", names[how]);
+#endif
+	ok(self_ok && out_ok, what);
+	if (!self_ok || !out_ok) {
 		printf("# got '%s', status %d\n", got, status);
 	}
+}
+
+/* The xferlog writer: the line is its own (the account and address it
+ * was started with, the path as one field even with a newline), the
+ * session's process holds no descriptor of the file, and a malformed
+ * record ends the writer, after which the session logs the loss. */
+static void
+test_xferlog_writer(void)
+{
+	char dir[] = "/tmp/cellftpd-unit-XXXXXX", path[64], log[4096], line[1024];
+	int p[2], status = 0, fd;
+	pid_t pid;
+
+	if (mkdtemp(dir) == NULL || pipe(p) != 0) {
+		ok(0, "xferlog writer: set-up");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/xferlog", dir);
+	if (geteuid() == 0) {	/* the writer, as root, goes into the empty root */
+		mkdir(RUN_DIR, 0755);
+		mkdir(PRELOGIN_ROOT, 0755);
+	}
+	if ((pid = fork()) < 0) {
+		ok(0, "xferlog writer: fork");
+		return;
+	}
+	if (pid == 0) {
+		static struct session s;
+		struct xfer_record r = { .path = "/a\nb c\t\x01" "d", .bytes = 42, .ms = 1500,
+		    .upload = 1, .complete = 1, .action = '_' };
+		char link[64], target[256];
+		int holds = 0, chan = -1;
+
+		close(p[0]);
+		dup2(p[1], 2);
+		log_open(LOGTO_STDERR, 0);
+		log_set_client("192.0.2.7", 2121);
+		log_set_user("somebody-else");
+		snprintf(s.acct.login, sizeof s.acct.login, "alice");
+		if (xferlog_open(path, &s.acct) != 0) {
+			_exit(3);
+		}
+		log_set_user("mallory");	/* the session's words do not count */
+		log_transfer(&s, &r);
+		for (int i = 3; i < 64; i++) {
+			int type = 0;
+			socklen_t len = sizeof type;
+			ssize_t n;
+
+			snprintf(link, sizeof link, "/proc/self/fd/%d", i);
+			n = readlink(link, target, sizeof target - 1);
+			if (n > 0) {
+				target[n] = '\0';
+				holds |= strcmp(target, path) == 0;
+			}
+			if (getsockopt(i, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+			    type == SOCK_SEQPACKET) {
+				chan = i;
+			}
+		}
+		dprintf(2, "holds %d\n", holds);
+		/* what a session taken over could send: not a record */
+		if (chan >= 0 && send(chan, "forged line\n", 12, MSG_NOSIGNAL) == 12) {
+			log_transfer(&s, &r);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	slurp(p[0], log, sizeof log);
+	waitpid(pid, &status, 0);
+	line[0] = '\0';
+	if ((fd = open(path, O_RDONLY)) >= 0) {
+		slurp(fd, line, sizeof line);
+	}
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(log, "holds 0\n") &&
+	    strchr(line, '\n') == line + strlen(line) - 1 &&
+	    strstr(line, " 2 192.0.2.7 42 /a_b_c__d b _ i r alice ftp 0 * c\n") != NULL,
+	    "xferlog writer: the line is the writer's, the session holds no descriptor");
+	ok(strstr(log, "xferlog writer: malformed record from the session") != NULL &&
+	    strstr(log, "cannot write xferlog: ") != NULL &&
+	    strstr(line, "forged") == NULL,
+	    "xferlog writer: a malformed record ends it; the session logs the loss");
+	if (!WIFEXITED(status) || !strstr(log, "holds 0") || !strstr(line, " alice ") ||
+	    !strstr(log, "malformed")) {
+		printf("# status %d, line '%s', log: %s\n", status, line, log);
+	}
+	unlink(path);
+	rmdir(dir);
 }
 
 int
@@ -432,9 +591,13 @@ main(void)
 #ifndef CELLFTPD_NO_SECCOMP
 	test_seccomp();
 #endif
+#ifndef CELLFTPD_NO_SECCOMP
+	test_prelogin_seccomp();
+#endif
 	test_signal_scope(SCOPE_SESSION);
 	test_signal_scope(SCOPE_FOLLOW);
 	test_signal_scope(SCOPE_PRELOGIN);
+	test_xferlog_writer();
 	printf("1..%d\n", ntests);
 	printf("unit: %d passed, %d failed\n", ntests - failed, failed);
 	return failed != 0;

@@ -20,6 +20,7 @@
 /* login */
 #define LOGIN_FAIL_DELAY_MS	1000	/* every failed PASS is answered this late */
 #define LOGIN_FAILURES_MAX	100	/* upper bound for max_login_failures */
+#define LOGIN_GRACE_SEC		2	/* after login_timeout, the socket is shut */
 
 /* configuration */
 #define CONF_FILE_MAX		(1024 * 1024)	/* bytes in the configuration file */

@@ -31,6 +31,8 @@
 #define CONF_PROBLEMS_MAX	100	/* problems reported before giving up */
 #define TIMEOUT_MAX		86400	/* seconds, for idle_timeout and data_timeout */
 #define SESSIONS_MAX		100000	/* upper bound for max_sessions(_per_ip) */
+#define SLOT_KEY_MAX		80	/* bytes of a client address in a slot file */
+#define SLOTS_MAX		SESSIONS_MAX	/* files in RUN_DIR/sessions */
 #define DENY_FILE_MAX		(256 * 1024)	/* bytes read from deny_users_file */
 #define SHADOW_LINE_MAX		4096	/* bytes of one shadow entry (getspnam_r) */
 

@@ -90,6 +90,7 @@ struct server_conf {
 	unsigned  idle_timeout;
 	unsigned  data_timeout;
 	unsigned  max_login_failures;
+	unsigned  login_timeout;
 	unsigned  umask;
 	int	  atomic_uploads;
 	char	 *welcome_file;
@@ -183,10 +184,21 @@ struct ctrl {
 	size_t	  pos;			/* start of unconsumed bytes */
 	int	  telnet;		/* telnet_strip state between reads */
 	int	  discard;		/* skipping the rest of an over-long line */
-	unsigned  idle_timeout;
+	unsigned  idle_timeout;		/* for each command line, whole */
+	long long login_deadline;	/* ms of CLOCK_MONOTONIC; 0 after login */
 };
 
-enum ctrl_status { CTRL_LINE = 0, CTRL_TOOLONG, CTRL_NUL, CTRL_EOF, CTRL_TIMEOUT };
+/* CTRL_TIMEOUT: no whole line within idle_timeout; CTRL_LOGIN_TIMEOUT:
+ * the login_deadline came first. */
+enum ctrl_status { CTRL_LINE = 0, CTRL_TOOLONG, CTRL_NUL, CTRL_EOF, CTRL_TIMEOUT,
+	CTRL_LOGIN_TIMEOUT };
+
+/* Milliseconds of CLOCK_MONOTONIC, for deadlines. */
+long long ctrl_now_ms(void);
+/* login_timeout: from the connection (before the pre-login process is
+ * forked: the alarm stays in the parent) until the login succeeds. */
+void login_timer_start(struct ctrl *, unsigned seconds);
+void login_timer_stop(struct ctrl *);
 
 /* Strip Telnet IAC sequences in place; returns the new length. */
 size_t telnet_strip(char *buf, size_t len, int *state);

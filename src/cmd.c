@@ -259,10 +259,19 @@ session_run(struct session *s)
 			reply(s, 501, "NUL byte in command");
 			break;
 		case CTRL_TIMEOUT:
-			log_event("timeout", NULL, -1, "idle for %u seconds; closing",
+			/* a line begun but not ended: a client trickling bytes */
+			log_event("timeout", NULL, -1, "%s %u seconds; closing",
+			    s->ctrl.len > s->ctrl.pos || s->ctrl.discard ?
+			    "no whole command line within" : "idle for",
 			    s->ctrl.idle_timeout);
 			reply(s, 421, "Timeout (%u seconds): closing control connection",
 			    s->ctrl.idle_timeout);
+			return;
+		case CTRL_LOGIN_TIMEOUT:
+			log_event("timeout", NULL, -1, "no login within %u seconds; closing",
+			    s->cfg->srv.login_timeout);
+			reply(s, 421, "Login timeout (%u seconds): closing control connection",
+			    s->cfg->srv.login_timeout);
 			return;
 		case CTRL_EOF:
 			session_logout(s, "client closed the connection");
@@ -418,6 +427,7 @@ finish_login(struct session *s)
 {
 	/* decided: no password or hash is needed in this process again */
 	config_wipe_secrets(s->cfg);
+	login_timer_stop(&s->ctrl);
 	if (enter_account(s) != 0) {
 		reply(s, 421, "Service not available: cannot set up this account "
 		    "(see the server log)");

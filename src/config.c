@@ -54,6 +54,7 @@ static const struct key server_keys[] = {
 	{ "idle_timeout",	K_UINT,	 S(idle_timeout),	1, TIMEOUT_MAX, NULL },
 	{ "data_timeout",	K_UINT,	 S(data_timeout),	1, TIMEOUT_MAX, NULL },
 	{ "max_login_failures",	K_UINT,	 S(max_login_failures),	1, LOGIN_FAILURES_MAX, NULL },
+	{ "login_timeout",	K_UINT,	 S(login_timeout),	1, TIMEOUT_MAX, NULL },
 	{ "umask",		K_OCTAL, S(umask),		0, 0777, NULL },
 	{ "atomic_uploads",	K_BOOL,	 S(atomic_uploads),	0, 0, NULL },
 	{ "welcome_file",	K_STR,	 S(welcome_file),	0, 0, NULL },
@@ -800,6 +801,7 @@ defaults(struct config *cfg)
 	s->idle_timeout = 300;
 	s->data_timeout = 300;
 	s->max_login_failures = 3;
+	s->login_timeout = 120;
 	s->umask = 022;
 	s->atomic_uploads = 1;
 	s->log = LOGTO_AUTO;

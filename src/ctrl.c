@@ -1,12 +1,17 @@
 /* The control connection: command lines in (Telnet IAC removed, length
- * capped, idle timer), replies out (RFC 959 single and multi-line). */
+ * capped, a deadline per line), replies out (RFC 959 single and multi-line). */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cellftpd.h"
@@ -156,22 +161,112 @@ ctrl_take_verb(struct ctrl *c, const char *verb)
 	return 0;
 }
 
+long long
+ctrl_now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* From the connection to "230", login_timeout bounds the dialogue:
+ * ctrl_read_line answers 421 at the deadline. Where no read sees it (a
+ * TLS handshake or record trickled in byte by byte, replies the client
+ * does not read), SIGALRM, LOGIN_GRACE_SEC later, in this process (the
+ * root parent when privileges are separated, which the pre-login
+ * process cannot reach), shuts the socket down: every read and write
+ * on it fails at once, the pre-login process ends, and the parent with
+ * it. An alarm is not inherited by fork(). */
+static volatile sig_atomic_t login_expired;
+static int login_fd = -1;
+static unsigned login_seconds;
+
+static void
+on_login_alarm(int sig)
+{
+	(void)sig;
+	login_expired = 1;
+	shutdown(login_fd, SHUT_RDWR);		/* async-signal-safe */
+}
+
+static void
+log_login_expired(void)
+{
+	if (login_expired) {
+		log_event("timeout", NULL, -1, "no login within %u seconds; connection "
+		    "shut down", login_seconds);
+	}
+}
+
+void
+login_timer_start(struct ctrl *c, unsigned seconds)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_login_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	login_fd = c->fd;
+	login_seconds = seconds;
+	atexit(log_login_expired);
+	c->login_deadline = ctrl_now_ms() + (long long)seconds * 1000;
+	alarm(seconds + LOGIN_GRACE_SEC);
+}
+
+void
+login_timer_stop(struct ctrl *c)
+{
+	alarm(0);
+	c->login_deadline = 0;
+}
+
+/* Under TLS a read waits inside SSL_read for a whole record: let the
+ * socket give up when the line's time is up (at least 1 ms: 0 would be
+ * no limit), and restore idle_timeout for what comes after. */
+static void
+tls_read_timeout(int fd, long long ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	if (ms < 1) {
+		tv.tv_usec = 1000;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+/* One deadline for the whole line, from the call on (after the reply to
+ * the previous command): bytes that trickle in without its end do not
+ * move it. Before login the login deadline bounds it too. */
 enum ctrl_status
 ctrl_read_line(struct ctrl *c, char *line, size_t size)
 {
+	long long deadline = ctrl_now_ms() + (long long)c->idle_timeout * 1000;
+	enum ctrl_status late = CTRL_TIMEOUT;
+
+	if (c->login_deadline > 0 && c->login_deadline <= deadline) {
+		deadline = c->login_deadline;
+		late = CTRL_LOGIN_TIMEOUT;
+	}
 	for (;;) {
 		char *nl = memchr(c->buf + c->pos, '\n', c->len - c->pos);
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		long long left;
 		int rc;
 
 		if (nl != NULL) {
 			return take_line(c, nl, line, size);
 		}
+		left = deadline - ctrl_now_ms();
+		if (left <= 0) {
+			return late;
+		}
 		/* TLS may hold bytes it has read already: no wait for them */
 		rc = c->tls != NULL && tls_pending(c->tls) ? 1 :
-		    poll(&pfd, 1, (int)c->idle_timeout * 1000);
+		    poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
 		if (rc == 0) {
-			return CTRL_TIMEOUT;
+			continue;	/* the deadline, checked above */
 		}
 		if (rc < 0) {
 			if (errno == EINTR) {
@@ -179,7 +274,14 @@ ctrl_read_line(struct ctrl *c, char *line, size_t size)
 			}
 			return CTRL_EOF;
 		}
-		if (ctrl_fill(c) != 0) {
+		if (c->tls != NULL) {
+			tls_read_timeout(c->fd, left);
+		}
+		rc = ctrl_fill(c);
+		if (c->tls != NULL) {
+			tls_read_timeout(c->fd, (long long)c->idle_timeout * 1000);
+		}
+		if (rc != 0) {
 			return CTRL_EOF;
 		}
 	}

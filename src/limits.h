@@ -23,6 +23,7 @@
 #define LOGIN_FAIL_DELAY_MS	1000	/* every failed PASS is answered this late */
 #define LOGIN_FAILURES_MAX	100	/* upper bound for max_login_failures */
 #define ANON_UPLOAD_UMASK	077	/* anonymous uploads without a umask key */
+#define LOGIN_GRACE_SEC		2	/* after login_timeout, the socket is shut */
 
 /* configuration */
 #define CONF_FILE_MAX		(1024 * 1024)	/* bytes in the configuration file */
@@ -33,6 +34,8 @@
 #define CONF_PROBLEMS_MAX	100	/* problems reported before giving up */
 #define TIMEOUT_MAX		86400	/* seconds, for idle_timeout and data_timeout */
 #define SESSIONS_MAX		100000	/* upper bound for max_sessions(_per_ip) */
+#define SLOT_KEY_MAX		80	/* bytes of a client address in a slot file */
+#define SLOTS_MAX		SESSIONS_MAX	/* files in RUN_DIR/sessions */
 #define DENY_FILE_MAX		(256 * 1024)	/* bytes read from deny_users_file */
 #define SHADOW_LINE_MAX		4096	/* bytes of one shadow entry (getspnam_r) */
 

@@ -226,6 +226,7 @@ main(int argc, char **argv)
 	}
 	log_event("connect", NULL, -1, "connect to %s port %u", s.local_addr,
 	    s.local_port);
+	login_timer_start(&s.ctrl, cfg->srv.login_timeout);
 	if (slots_take(&s) != 0) {
 		reply(&s, 421, "Too many sessions; try again later");
 		return EXIT_OK;

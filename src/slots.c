@@ -1,8 +1,19 @@
-/* Session limits without a daemon. A session holds an flock on one slot
- * file under RUN_DIR/sessions for its whole life: "all.N" for
- * max_sessions, "ip-ADDRESS.N" for max_sessions_per_ip (IPv6 clients per
- * /64, the block one client usually holds). The kernel drops the lock
- * when the process ends, however it ends, so nothing needs cleaning. */
+/* Session limits without a daemon. RUN_DIR/sessions holds a pool of
+ * slot files, "slot.0", "slot.1", ..., as many as sessions were ever
+ * counted at once (never more than max_sessions when it is set, nor
+ * SLOTS_MAX), whatever the number of client addresses. A session holds
+ * an flock on one for its whole life; the kernel drops the lock when
+ * the process ends, however it ends, so nothing needs cleaning.
+ * The file names the session's client (its address, IPv6 cut to its
+ * /64, the block one client usually holds): max_sessions counts the
+ * locked files, max_sessions_per_ip those that name this client. The
+ * count runs under an exclusive flock on the directory, so two sessions
+ * that start at once count each other.
+ *
+ * Only "locked by a session" counts: any other error on the directory
+ * or a slot (no inodes left, a read-only file system) is logged with
+ * its errno and the client let in uncounted. Files of earlier versions
+ * ("all.N", "ip-ADDRESS.N") are not read; /run empties at boot. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,61 +28,170 @@
 
 #define SLOTS_DIR RUN_DIR "/sessions"
 
-static int held[2] = { -1, -1 };
+static int held = -1;
 
-/* One free slot of prefix.0 .. prefix.(n-1), locked; -1 when all are. */
-static int
-take(int dir, const char *prefix, unsigned n)
-{
-	char name[128];
-
-	for (unsigned i = 0; i < n; i++) {
-		int fd;
-
-		snprintf(name, sizeof name, "%s.%u", prefix, i);
-		/* read-only: flock needs no more, and a session can write nothing */
-		fd = openat(dir, name, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0) {
-			return -1;
-		}
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			return fd;
-		}
-		close(fd);
-	}
-	return -1;
-}
-
-/* The client's address as a file name; IPv6 cut to its /64. */
+/* The client as a slot file says it: the address, IPv6 cut to its /64. */
 static void
 client_key(const struct session *s, char *out, size_t size)
 {
 	const struct sockaddr_storage *ss = &s->peer_sa;
-	char text[INET6_ADDRSTRLEN];
 
 	if (ss->ss_family == AF_INET6 &&
 	    !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)ss)->sin6_addr)) {
 		struct in6_addr a = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+		char text[INET6_ADDRSTRLEN];
 
 		memset(a.s6_addr + 8, 0, 8);
 		inet_ntop(AF_INET6, &a, text, sizeof text);
-		snprintf(out, size, "ip-%s-64", text);
+		snprintf(out, size, "%s/64\n", text);
 	} else {
-		snprintf(out, size, "ip-%s", s->peer_addr);
+		snprintf(out, size, "%s\n", s->peer_addr);
 	}
-	for (char *p = out; *p != '\0'; p++) {
-		if (*p == ':') {
-			*p = '_';
+}
+
+/* Does the slot open on fd name key? (Written before its session let
+ * go of the directory lock, so never half.) */
+static int
+names(int fd, const char *key)
+{
+	char buf[SLOT_KEY_MAX];
+	size_t n = strlen(key);
+	ssize_t got = pread(fd, buf, sizeof buf, 0);
+
+	return got == (ssize_t)n && memcmp(buf, key, n) == 0;
+}
+
+/* Counting failed: say why, let the client in. */
+static int
+uncounted(const char *what, const char *name)
+{
+	log_msg(LOG_WARNING, "session limits not counted: %s %s/%s: %s", what,
+	    SLOTS_DIR, name, strerror(errno));
+	return 0;
+}
+
+/* Write the key into the slot through a descriptor of its own, closed at
+ * once: the session keeps only the read-only, locked one. */
+static int
+write_key(int dir, const char *name, const char *key)
+{
+	size_t n = strlen(key);
+	int fd = openat(dir, name, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t w;
+
+	if (fd < 0) {
+		return -1;
+	}
+	w = write(fd, key, n);
+	if (close(fd) != 0 || w != (ssize_t)n) {
+		if (w >= 0 && w != (ssize_t)n) {
+			errno = ENOSPC;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* close() that keeps errno for the message. */
+static void
+drop(int *fd)
+{
+	int e = errno;
+
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	errno = e;
+}
+
+/* Count the slots held, and find or make a free one, under the
+ * directory lock. 0: counted (held set) or not countable (logged). */
+static int
+count_and_take(const struct server_conf *c, int dir, const char *key)
+{
+	char name[32];
+	const char *what;
+	unsigned total = 0, same = 0, i, mine_i = 0;
+	int mine = -1, fd;
+
+	for (i = 0; i < SLOTS_MAX; i++) {
+		snprintf(name, sizeof name, "slot.%u", i);
+		fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno == ENOENT) {
+			break;			/* the end of the pool */
+		}
+		if (fd < 0) {
+			what = "cannot open";
+			goto fail;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (mine < 0) {
+				mine = fd;	/* free: the first is ours */
+				mine_i = i;
+			} else {
+				close(fd);
+			}
+			continue;
+		}
+		if (errno != EWOULDBLOCK) {
+			drop(&fd);
+			what = "cannot lock";
+			goto fail;
+		}
+		total++;		/* held by a live session */
+		same += names(fd, key);
+		close(fd);
+	}
+	if (c->max_sessions > 0 && total >= c->max_sessions) {
+		log_event("refused", NULL, -1, "max_sessions (%u) reached", c->max_sessions);
+		drop(&mine);
+		return -1;
+	}
+	if (c->max_sessions_per_ip > 0 && same >= c->max_sessions_per_ip) {
+		log_event("refused", NULL, -1, "max_sessions_per_ip (%u) reached",
+		    c->max_sessions_per_ip);
+		drop(&mine);
+		return -1;
+	}
+	if (mine < 0 && i == SLOTS_MAX) {
+		log_msg(LOG_WARNING, "session limits not counted: all %u slots "
+		    "in %s are held", SLOTS_MAX, SLOTS_DIR);
+		return 0;
+	}
+	if (mine < 0) {
+		/* all are held: the pool grows by one, at its end */
+		mine_i = i;
+		snprintf(name, sizeof name, "slot.%u", i);
+		mine = openat(dir, name, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+		if (mine < 0) {
+			what = "cannot create";
+			goto fail;
+		}
+		if (flock(mine, LOCK_EX | LOCK_NB) != 0) {
+			what = "cannot lock";
+			goto fail;
 		}
 	}
+	snprintf(name, sizeof name, "slot.%u", mine_i);
+	if (write_key(dir, name, key) != 0) {
+		what = "cannot write";
+		goto fail;
+	}
+	held = mine;
+	return 0;
+fail:
+	drop(&mine);
+	return uncounted(what, name);
 }
 
 int
 slots_take(const struct session *s)
 {
 	const struct server_conf *c = &s->cfg->srv;
-	char key[96];
-	int dir;
+	char key[SLOT_KEY_MAX];
+	int dir, rc;
 
 	if (c->max_sessions == 0 && c->max_sessions_per_ip == 0) {
 		return 0;
@@ -84,31 +204,25 @@ slots_take(const struct session *s)
 		    strerror(errno));
 		return 0;
 	}
-	if (c->max_sessions > 0 && (held[0] = take(dir, "all", c->max_sessions)) < 0) {
+	/* one count at a time; the login timer's alarm ends a wait (EINTR) */
+	if (flock(dir, LOCK_EX) != 0) {
+		log_msg(LOG_WARNING, "session limits not counted: cannot lock %s: %s",
+		    SLOTS_DIR, strerror(errno));
 		close(dir);
-		log_event("refused", NULL, -1, "max_sessions (%u) reached", c->max_sessions);
-		return -1;
+		return 0;
 	}
 	client_key(s, key, sizeof key);
-	if (c->max_sessions_per_ip > 0 &&
-	    (held[1] = take(dir, key, c->max_sessions_per_ip)) < 0) {
-		close(dir);
-		log_event("refused", NULL, -1, "max_sessions_per_ip (%u) reached",
-		    c->max_sessions_per_ip);
-		return -1;
-	}
-	close(dir);
-	return 0;
+	rc = count_and_take(c, dir, key);
+	close(dir);			/* and with it the directory lock */
+	return rc;
 }
 
-/* The pre-login process does not hold them: the session does. */
+/* The pre-login process does not hold it: the session does. */
 void
 slots_forget(void)
 {
-	for (int i = 0; i < 2; i++) {
-		if (held[i] >= 0) {
-			close(held[i]);
-			held[i] = -1;
-		}
+	if (held >= 0) {
+		close(held);
+		held = -1;
 	}
 }

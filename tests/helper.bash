@@ -232,11 +232,15 @@ ftp_curl() {
 # Sanitizer builds (make check SANITIZE=1) leave out the seccomp filter,
 # whose allow-list is for the server's calls, not the sanitizer runtime's,
 # and their allocator keeps freed memory in quarantine on purpose.
-require_production_build() {
+sanitizer_build() {
 	local conf="$BATS_TEST_TMPDIR/empty.conf"
 	: >"$conf"
 	chmod 600 "$conf"
-	if "$CELLFTPD" -t -c "$conf" | grep -q "not in this build"; then
+	"$CELLFTPD" -t -c "$conf" | grep -q "not in this build"
+}
+
+require_production_build() {
+	if sanitizer_build; then
 		skip "a sanitizer build has no seccomp filter and keeps freed memory"
 	fi
 }

@@ -61,6 +61,7 @@
 #include "cellftpd.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+const char *__lsan_default_suppressions(void);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 void __wrap_exit(int code) __attribute__((noreturn));
 void __real_exit(int code) __attribute__((noreturn));
@@ -384,6 +385,20 @@ cleanup(void)
 		close(b);
 	}
 	base[0] = '\0';
+}
+
+/* libarchive 3.6.2 (Debian 12) leaks its output state when
+ * archive_write_free() follows a fatal write error, as when the client
+ * closes the data connection during a conversion: 33 bytes, once per
+ * such transfer, in that session process only (fixed upstream by
+ * libarchive pull request 2729). Its frames have no frame pointers, so
+ * the fast unwinder sees no function to name: the whole library's
+ * allocations are left out of leak reports (and with them a session
+ * that would forget archive_write_free; ASan still checks every access). */
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:libarchive.so\n";
 }
 
 /* ---- exit() of the session code ---- */

@@ -31,7 +31,9 @@
  * not the fuzzer: the link wraps exit (-Wl,--wrap=exit).
  *
  * FUZZ_SESSION_LOG=1 in the environment keeps the session's log lines
- * (on standard error); FUZZ_SESSION_TRACE=1 prints each input's replies. */
+ * (on standard error); FUZZ_SESSION_TRACE=1 prints each line sent and
+ * received with the time (ms), then each input's replies and data
+ * connections. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <arpa/inet.h>
@@ -70,6 +72,8 @@ static void drain(int listener);
 static int accept_from(int listener, int cfd);
 static void private_tmpfs(void);
 static int own_net;		/* in a network namespace of our own */
+static FILE *report;		/* standard error as libFuzzer has it */
+static int quiet = 1, trace;	/* FUZZ_SESSION_LOG, FUZZ_SESSION_TRACE */
 static int on_tmpfs;		/* the tree on a tmpfs of our own */
 
 #define INPUT_MAX	(64 * 1024)	/* bytes of one input used */
@@ -478,7 +482,7 @@ struct client {
 	struct conn conns[CONNS_MAX];
 	size_t	  nconns;
 	int	  pending_role;	/* a 150 came before its connection */
-	unsigned  pasv_port;	/* of the last 227 or 229; 0 after PORT or EPRT */
+	unsigned  pasv_port;	/* of the last 227 or 229; 0 after a PORT or EPRT */
 	struct buf payload;
 	unsigned long long finals;
 };
@@ -618,6 +622,8 @@ final_reply(struct client *c, const char *l, size_t n)
 	    sscanf(p, "(|||%u|)", &v[0]) == 1) {
 		c->pasv_port = v[0];
 		connect_to(c, v[0]);
+	} else if (code == 200 && strstr(text, "RT command successful") != NULL) {
+		c->pasv_port = 0;	/* the server closed its listener: active now */
 	} else if (code == 150) {
 		set_role(c, strstr(text, "Ok to send") != NULL ||
 		    strncmp(text, "150 FILE:", 9) == 0 ? 1 : 2);
@@ -639,6 +645,9 @@ parse_replies(struct client *c, size_t *pos, unsigned *mline)
 		}
 		n = (size_t)(nl - l);
 		*pos += n + 1;
+		if (trace) {
+			fprintf(report, "%lld < %.*s\n", now_ms() % 100000, (int)n, l);
+		}
 		if (n > 0 && l[n - 1] == '\r') {
 			n--;
 		}
@@ -671,15 +680,15 @@ send_line(struct client *c, const struct line *ln)
 	int port = len >= 4 && (strncasecmp(p, "PORT", 4) == 0 || strncasecmp(p, "EPRT", 4) == 0) &&
 	    (len - cr == 4 || p[4] == ' ');
 
-	if (port) {
-		c->pasv_port = 0;
-	}
 	if (port && (!own_net || (len - cr == 6 && p[5] == '*'))) {
 		n = (size_t)(strncasecmp(p, "PORT", 4) == 0 ?
 		    snprintf(out, 64, "PORT 127,0,0,1,%u,%u\r\n", c->lport >> 8, c->lport & 255) :
 		    snprintf(out, 64, "EPRT |1|127.0.0.1|%u|\r\n", c->lport));
 		write_all(c->fd, out, n);
 		return;
+	}
+	if (trace) {
+		fprintf(report, "%lld > %.*s\n", now_ms() % 100000, (int)len, p);
 	}
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)p[i] == 255) {
@@ -726,6 +735,10 @@ client_run(void *arg)
 				send_line(c, &rest);
 				need++;
 			} else if (c->finals >= need || now_ms() > line_deadline) {
+				if (trace && c->finals < need) {
+					fprintf(report, "---- no reply to line %zu: %.*s\n", next - 1,
+					    (int)c->lines[next - 1].len, c->lines[next - 1].p);
+				}
 				send_line(c, ln);
 				need = c->finals + 1;
 			} else {
@@ -828,7 +841,6 @@ client_run(void *arg)
 
 /* ---- oracles ---- */
 
-static FILE *report;	/* standard error as libFuzzer has it */
 
 static void
 finding(const char *what, const char *detail, size_t dlen)
@@ -1055,7 +1067,6 @@ open_fds(unsigned char open_[FDS_MAX])
 static struct config *cfg;
 static struct account acct0;
 static FILE *devnull;
-static int quiet = 1, trace;
 
 static const char conf_text[] =
     "[server]\n"

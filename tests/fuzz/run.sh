@@ -3,7 +3,7 @@
 # Usage: tests/fuzz/run.sh BUILD_DIR SECONDS JOBS TARGET...
 # What a target finds new lands in BUILD_DIR/corpus-NAME, a crash in
 # BUILD_DIR/NAME-crash-* (or -leak-, -timeout-, -oom-), its whole output
-# in BUILD_DIR/fuzz-NAME.log.
+# in BUILD_DIR/fuzz-NAME.log. An input that runs 60 s is a finding (a hang).
 # One line per target as it ends, the table again at the end (also in
 # BUILD_DIR/fuzz-summary.txt); exit status 1 when any target failed.
 set -u
@@ -17,7 +17,7 @@ one() {
 	t=$1
 	log=$build/fuzz-$t.log
 	mkdir -p "$build/corpus-$t"
-	(cd "$build" && exec "./fuzz_$t" -max_total_time="$time" -print_final_stats=1 \
+	(cd "$build" && exec "./fuzz_$t" -max_total_time="$time" -timeout=60 -print_final_stats=1 \
 		-artifact_prefix="$t-" "corpus-$t" "$top/tests/fuzz/corpus/$t") \
 		>"$log" 2>&1
 	rc=$?

@@ -77,7 +77,7 @@ $(UNIT): tests/unit/unit.c $(LIBOBJS)
 FUZZ_CC      ?= clang
 FUZZ_TIME    ?= 600
 FUZZ_JOBS    ?= 2
-FUZZ_TARGETS  = ctrl path config glob addr
+FUZZ_TARGETS  = ctrl path config glob addr session
 FUZZ_BUILD    = build-fuzz
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -iquote src $(PKG_CFLAGS) \
                 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
@@ -90,18 +90,24 @@ $(FUZZ_BUILD)/%.o: src/%.c src/cellftpd.h src/limits.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(PKG_LIBS) $(FUZZ_LIBS)
+
+# the whole session: a client thread, libarchive to decode what
+# conversions send, and the session's exit() ending one input only
+$(FUZZ_BUILD)/fuzz_session: FUZZ_LIBS = -Wl,--wrap=exit -lpthread \
+	$(shell $(PKG_CONFIG) --libs libarchive)
 
 # Each target for FUZZ_TIME seconds, FUZZ_JOBS at a time; what it finds
-# new lands in build-fuzz/corpus-NAME, crashes in build-fuzz/.
+# new lands in build-fuzz/corpus-NAME, crashes in build-fuzz/. One line
+# per target with its executions (also in build-fuzz/fuzz-summary.txt);
+# fails when any target does.
 fuzz:
 	@sh tests/deps.sh test
 	@$(MAKE) --no-print-directory $(FUZZERS)
-	@for t in $(FUZZ_TARGETS); do echo $$t; done | xargs -P $(FUZZ_JOBS) -I{} sh -c \
-		'mkdir -p $(FUZZ_BUILD)/corpus-{} && cd $(FUZZ_BUILD) && \
-		 ./fuzz_{} -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-		 -artifact_prefix=crash-{}- corpus-{} ../tests/fuzz/corpus/{} \
-		 > fuzz-{}.log 2>&1; echo "fuzz {}: exit $$?, $$(grep -E "stat::number_of_executed_units" fuzz-{}.log)"'
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+# kept between builds: make check and make fuzz link them each time
+.SECONDARY: $(FUZZ_OBJS)
 
 # Installs what is missing (as root), builds, runs unit, fuzz corpus and
 # bats tests.

@@ -239,6 +239,7 @@ EOF"
 @test "the TLS relay of a logged-in session keeps no copy of the password" {
 	require_production_build
 	serve
+	export SCANNED="$BATS_TEST_TMPDIR/scanned"
 	py <<-'EOF' >"$BATS_TEST_TMPDIR/chat.out" &
 	import os, time
 	from tlsclient import Chat
@@ -246,7 +247,10 @@ EOF"
 	c.starttls()
 	c.login("bob", os.environ["BOB_PASSWORD"])
 	c.cmd("HELP relay-marker-5817")
-	time.sleep(4)
+	# QUIT once the relay was scanned, well within idle_timeout
+	end = time.monotonic() + 3
+	while not os.path.exists(os.environ["SCANNED"]) and time.monotonic() < end:
+	    time.sleep(0.05)
 	c.cmd("QUIT")
 	EOF
 	BG_PIDS+=($!)
@@ -263,6 +267,7 @@ EOF"
 	# ...and no trace of PASS
 	run memory_holds "$relay" "$(printf %s "$BOB_PASSWORD" | od -An -tx1 | tr -d ' \n')"
 	assert_output "found 0"
+	touch "$SCANNED"
 	wait "${BG_PIDS[0]}"
 	run cat "$BATS_TEST_TMPDIR/chat.out"
 	assert_output "220 FTP server ready

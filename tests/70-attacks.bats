@@ -11,11 +11,7 @@ RANGE_LO=51000
 RANGE_HI=51999
 
 cleanup() {
-	local pid
-	for pid in "${BG_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_background
 	remove_accounts
 	groupdel cfa-grp >/dev/null 2>&1 || true
 }

@@ -38,11 +38,7 @@ setup() {
 }
 
 cleanup() {
-	local pid
-	for pid in "${BG_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_background
 	remove_accounts
 }
 

@@ -239,6 +239,15 @@ sanitizer_build() {
 	"$CELLFTPD" -t -c "$conf" | grep -q "not in this build"
 }
 
+# stop_background: end the clients a test started behind it (BG_PIDS)
+stop_background() {
+	local pid
+	for pid in "${BG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+}
+
 require_production_build() {
 	if sanitizer_build; then
 		skip "a sanitizer build has no seccomp filter and keeps freed memory"

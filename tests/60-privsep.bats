@@ -181,9 +181,8 @@ CLOSED"
 			-o "$BATS_TEST_TMPDIR/slow.bin" "$url/big.bin" -u alice:pw &
 		local client=$!
 		wait_log "logged in as system user"
-		server_log
-		run session_tree
-		assert_equal "${#lines[@]}" 2
+		run wait_session_tree
+		[ "${#lines[@]}" -eq 2 ] || { ps -eo pid,ppid,stat,args --forest >&2; false; }
 		local relay
 		read -r relay _ <<<"${lines[1]}"
 		run grep -E '^Seccomp:' "/proc/$relay/status"

@@ -77,7 +77,7 @@ $(UNIT): tests/unit/unit.c $(LIBOBJS)
 FUZZ_CC      ?= clang
 FUZZ_TIME    ?= 600
 FUZZ_JOBS    ?= 2
-FUZZ_TARGETS  = ctrl path config glob addr session
+FUZZ_TARGETS  = ctrl path config glob addr session proxy
 FUZZ_BUILD    = build-fuzz
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -iquote src $(PKG_CFLAGS) \
                 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \

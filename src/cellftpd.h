@@ -303,6 +303,24 @@ int tls_receive_fd(int chan);
 int tls_data_wrap(struct session *, int *dfd);
 int tls_data_end(struct session *);
 
+/* ---- proxy.c ---- */
+
+#define PROXY_V1	1u
+#define PROXY_V2	2u
+
+struct proxy_header {
+	int	 local;		/* the balancer speaks for itself (v2 LOCAL,
+				 * v1 UNKNOWN): no addresses */
+	struct sockaddr_storage src, dst;	/* the client, where it went */
+};
+
+/* Parse the bytes received so far: the header's length once it is
+ * whole, 0 while it may still become one, -1 (with *why) when not. */
+long proxy_parse(const unsigned char *, size_t, unsigned versions,
+    struct proxy_header *, const char **why);
+/* Take one header off socket fd within PROXY_HEADER_MS, not a byte more. */
+int proxy_read(int fd, unsigned versions, struct proxy_header *, const char **why);
+
 /* ---- slots.c ---- */
 
 /* max_sessions and max_sessions_per_ip: -1 (logged) when full. */

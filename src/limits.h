@@ -68,4 +68,9 @@
 #define TLS_RELAY_CTRL_BUF	(16 * 1024)	/* bytes the relay holds per control direction */
 #define TLS_RELAY_DATA_BUF	(128 * 1024)	/* bytes the relay holds per data direction */
 
+/* the PROXY protocol: the header a load balancer sends first */
+#define PROXY_HEADER_MS		3000	/* a whole header within this time */
+#define PROXY_V1_MAX		107	/* bytes of a v1 line, CR LF included */
+#define PROXY_V2_MAX		1024	/* bytes of a v2 header, TLVs included */
+
 #endif

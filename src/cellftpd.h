@@ -39,6 +39,7 @@ enum log_mode { LOGTO_AUTO = 0, LOGTO_SYSLOG, LOGTO_JOURNAL, LOGTO_STDERR };
 enum tls_mode { TLS_OFF = 0, TLS_EXPLICIT, TLS_IMPLICIT };
 enum tls_version { TLSV_12 = 0, TLSV_13 };
 enum tls_require { REQ_NO = 0, REQ_LOGIN, REQ_ALL };
+enum proxy_untrusted { UNTRUSTED_REFUSE = 0, UNTRUSTED_DIRECT };
 
 struct wordlist {
 	char	**v;
@@ -109,6 +110,9 @@ struct server_conf {
 	char	 *tls_ciphersuites;
 	int	  require_tls;		/* enum tls_require */
 	int	  require_tls_set;
+	int	  proxy_protocol;	/* PROXY_V1 | PROXY_V2 bits, 0: off */
+	struct wordlist proxy_from;
+	int	  proxy_untrusted;	/* enum proxy_untrusted */
 	int	  key_line[40];
 };
 
@@ -117,6 +121,8 @@ struct config {
 	struct server_conf srv;
 	struct pasv_rule *pasv;
 	size_t	  npasv;
+	struct cidr *proxy_nets;	/* proxy_from, parsed */
+	size_t	  nproxy;
 	struct user_conf *users;
 	size_t	  nusers;
 	/* problems found while loading, one "FILE:LINE: text" each */
@@ -138,6 +144,8 @@ const struct user_conf *config_user(const struct config *, const char *name);
 /* The require_tls that applies to a user name (NULL: the server's). */
 int tls_required(const struct config *, const char *user);
 int config_word_in(const struct wordlist *, const char *word, int nocase);
+/* Is this peer in proxy_from: may it send a PROXY header? */
+int config_proxy_trusted(const struct config *, const struct sockaddr_storage *peer);
 int cidr_parse(const char *text, struct cidr *out);
 int cidr_match(const struct cidr *, const struct sockaddr *);
 
@@ -272,9 +280,12 @@ void wipe(void *p, size_t n);
 
 /* ---- priv.c ---- */
 
-/* Started as root: fork the unprivileged pre-login process. Returns 0 in
- * it (and when not root), 1 in the parent after a login, -1 on error. */
-int priv_start(struct session *, struct config *);
+/* Started as root (or with TLS): fork the unprivileged pre-login
+ * process. Returns 0 in it (and when not needed), 1 in the parent after
+ * a login, -1 on error. With header, the pre-login process reads the
+ * PROXY header and the parent opens the session (session_open). */
+int priv_needed(const struct config *);
+int priv_start(struct session *, struct config *, int header);
 int priv_separated(void);
 /* In the pre-login process: ask the parent; hand the session over. */
 enum auth_result priv_login(const char *user, const char *pass);
@@ -318,8 +329,25 @@ struct proxy_header {
  * whole, 0 while it may still become one, -1 (with *why) when not. */
 long proxy_parse(const unsigned char *, size_t, unsigned versions,
     struct proxy_header *, const char **why);
-/* Take one header off socket fd within PROXY_HEADER_MS, not a byte more. */
+/* Take one header off socket fd within PROXY_HEADER_MS, not a byte more.
+ * -1 when there is none: *why says why, or is NULL when the peer closed
+ * without sending a byte (a balancer's connect-only check). */
 int proxy_read(int fd, unsigned versions, struct proxy_header *, const char **why);
+
+struct session;
+/* The client and the address it connected to, for every later use. */
+void session_addresses(struct session *, const struct sockaddr_storage *peer,
+    const struct sockaddr_storage *dest);
+/* A header named them: the peer so far was the balancer (s->via). */
+void proxy_apply(struct session *, const struct sockaddr_storage *src,
+    const struct sockaddr_storage *dst);
+/* 1: this peer must send a header; 0: a direct client; -1: refused
+ * (logged, and told so). */
+int proxy_expected(struct session *);
+/* Read the control connection's header and apply it. -1 when the
+ * session ends here: refused (logged) or a health check (answered). */
+int proxy_receive(struct session *, struct proxy_header *);
+int proxy_take(struct session *);
 
 /* ---- slots.c ---- */
 
@@ -351,6 +379,7 @@ struct session {
 	unsigned  peer_port;
 	char	  local_addr[64];
 	unsigned  local_port;
+	char	  via[64];		/* the balancer's address, "" when direct */
 	/* before login */
 	char	  user[USER_NAME_MAX + 1];
 	int	  have_user;
@@ -372,6 +401,9 @@ struct session {
 	struct timespec tokens_at;
 	/* data connection (data.c) */
 	struct sockaddr_storage local_sa, peer_sa;
+	/* what the client connected to: the balancer's address when a
+	 * PROXY header named it, else local_sa; PASV offers it */
+	struct sockaddr_storage dest_sa;
 	int	  pasv_fd;		/* passive listener, -1 when none */
 	struct sockaddr_storage port_sa;	/* PORT/EPRT target */
 	int	  have_port;
@@ -399,6 +431,9 @@ struct session {
 	unsigned  files_in, files_out;
 };
 
+/* The connect line, the session limits and the greeting; -1 (after
+ * 421) when the session may not start. */
+int session_open(struct session *);
 void session_run(struct session *);
 /* The decision on a login, with its log line, failure delay and cap;
  * never replies (the privileged parent calls it too). */

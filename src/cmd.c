@@ -241,6 +241,26 @@ dispatch(struct session *s, char *line)
 	c->fn(s, arg);
 }
 
+int
+session_open(struct session *s)
+{
+	if (s->via[0] != '\0') {
+		log_event("connect", NULL, -1, "connect to %s port %u through %s",
+		    s->local_addr, s->local_port, s->via);
+	} else {
+		log_event("connect", NULL, -1, "connect to %s port %u", s->local_addr,
+		    s->local_port);
+	}
+	if (slots_take(s) != 0) {
+		reply(s, 421, "Too many sessions; try again later");
+		return -1;
+	}
+	if (s->cfg->srv.tls != TLS_IMPLICIT) {
+		reply(s, 220, "%s", s->cfg->srv.banner);	/* else after the handshake */
+	}
+	return 0;
+}
+
 void
 session_run(struct session *s)
 {

@@ -40,6 +40,9 @@ static const char *const symlink_choices[] = { "contain", "follow", NULL };
 static const char *const tls_choices[] = { "off", "explicit", "implicit", NULL };
 static const char *const tlsver_choices[] = { "1.2", "1.3", NULL };
 static const char *const require_choices[] = { "no", "login", "all", NULL };
+/* index = the PROXY_V1 | PROXY_V2 bits accepted */
+static const char *const proxy_choices[] = { "no", "v1", "v2", "any", NULL };
+static const char *const untrusted_choices[] = { "refuse", "direct", NULL };
 
 #define S(f) offsetof(struct server_conf, f)
 static const struct key server_keys[] = {
@@ -72,6 +75,9 @@ static const struct key server_keys[] = {
 	{ "tls_ciphers",	K_STR,	 S(tls_ciphers),	0, 0, NULL },
 	{ "tls_ciphersuites",	K_STR,	 S(tls_ciphersuites),	0, 0, NULL },
 	{ "require_tls",	K_ENUM,	 S(require_tls),	0, 0, require_choices },
+	{ "proxy_protocol",	K_ENUM,	 S(proxy_protocol),	0, 0, proxy_choices },
+	{ "proxy_from",		K_LIST,	 S(proxy_from),		0, 0, NULL },
+	{ "proxy_untrusted",	K_ENUM,	 S(proxy_untrusted),	0, 0, untrusted_choices },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 #undef S
@@ -990,6 +996,44 @@ check_tls(struct config *cfg, int checks)
 	}
 }
 
+/* proxy_from: networks, and someone to believe when the protocol is on. */
+static void
+check_proxy(struct config *cfg)
+{
+	struct server_conf *s = &cfg->srv;
+	int from_line = s->key_line[find_key(server_keys, "proxy_from")];
+
+	cfg->proxy_nets = xcalloc(s->proxy_from.n + 1, sizeof *cfg->proxy_nets);
+	for (size_t i = 0; i < s->proxy_from.n; i++) {
+		if (cidr_parse(s->proxy_from.v[i], &cfg->proxy_nets[cfg->nproxy]) != 0) {
+			problem(cfg, from_line, 0, "proxy_from: '%s' is not an address "
+			    "or a network (ADDRESS/BITS, host bits zero)",
+			    s->proxy_from.v[i]);
+		} else {
+			cfg->nproxy++;
+		}
+	}
+	if (s->proxy_protocol != 0 && s->proxy_from.n == 0) {
+		problem(cfg, s->key_line[find_key(server_keys, "proxy_protocol")], 0,
+		    "proxy_protocol = %s needs proxy_from: the addresses of the "
+		    "balancers allowed to send a header", proxy_choices[s->proxy_protocol]);
+	} else if (s->proxy_protocol == 0 && s->proxy_from.n > 0) {
+		problem(cfg, from_line, 1, "proxy_from has no effect with "
+		    "proxy_protocol = no");
+	}
+}
+
+int
+config_proxy_trusted(const struct config *cfg, const struct sockaddr_storage *peer)
+{
+	for (size_t i = 0; i < cfg->nproxy; i++) {
+		if (cidr_match(&cfg->proxy_nets[i], (const struct sockaddr *)peer)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void
 check_server(struct config *cfg, int checks)
 {
@@ -1040,6 +1084,7 @@ check_server(struct config *cfg, int checks)
 		s->tls_key = xstrdup(s->tls_certificate);
 	}
 	check_tls(cfg, checks);
+	check_proxy(cfg);
 	if (s->restricted_users.n > 0 && !s->all_users) {
 		problem(cfg, kl[find_key(server_keys, "restricted_users")], 1,
 		    "restricted_users has no effect without all_users = yes");
@@ -1208,6 +1253,8 @@ config_free(struct config *cfg)
 	free(cfg->srv.passive_address);
 	wordlist_free(&cfg->srv.anonymous_names);
 	wordlist_free(&cfg->srv.restricted_users);
+	wordlist_free(&cfg->srv.proxy_from);
+	free(cfg->proxy_nets);
 	free(cfg->srv.deny_users_file);
 	free(cfg->srv.welcome_file);
 	free(cfg->srv.message_file);

@@ -81,13 +81,14 @@ host_string(const struct sockaddr_storage *ss, char *out, size_t size)
 	}
 }
 
-/* The IPv4 address of the control connection's local side, if it has one. */
+/* The IPv4 address the client connected to (through a balancer: the
+ * balancer's), if it has one. */
 static int
 local_ipv4(const struct session *s, uint8_t out[4])
 {
 	uint8_t a[16];
 
-	canonical(&s->local_sa, a);
+	canonical(&s->dest_sa, a);
 	if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) != 0) {
 		return -1;
 	}
@@ -413,6 +414,32 @@ ms_left(const struct timespec *deadline)
 	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
+/* A data connection from a balancer: served when its header names the
+ * session's client. */
+static int
+proxied_peer(struct session *s, int fd, const struct sockaddr_storage *from)
+{
+	struct proxy_header h;
+	const char *why = NULL;
+	char host[INET6_ADDRSTRLEN], named[INET6_ADDRSTRLEN];
+
+	host_string(from, host, sizeof host);
+	if (proxy_read(fd, (unsigned)s->cfg->srv.proxy_protocol, &h, &why) != 0 ||
+	    h.local) {
+		log_msg(LOG_WARNING, "passive data connection through %s refused: %s",
+		    host, why != NULL ? why : "no client named");
+		return -1;
+	}
+	if (!same_host(&h.src, &s->peer_sa)) {
+		host_string(&h.src, named, sizeof named);
+		log_msg(LOG_WARNING, "passive data connection through %s refused: "
+		    "its PROXY header names %s, not the control connection's client",
+		    host, named);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 accept_peer(struct session *s)
 {
@@ -439,12 +466,18 @@ accept_peer(struct session *s)
 			}
 			return -1;
 		}
-		if (same_host(&from, &s->peer_sa)) {
+		if (s->cfg->srv.proxy_protocol != 0 &&
+		    config_proxy_trusted(s->cfg, &from)) {
+			if (proxied_peer(s, fd, &from) == 0) {
+				return fd;
+			}
+		} else if (same_host(&from, &s->peer_sa)) {
 			return fd;
+		} else {
+			host_string(&from, host, sizeof host);
+			log_msg(LOG_WARNING, "passive data connection from %s refused: "
+			    "not the control connection's address", host);
 		}
-		host_string(&from, host, sizeof host);
-		log_msg(LOG_WARNING, "passive data connection from %s refused: "
-		    "not the control connection's address", host);
 		close(fd);
 	}
 }

@@ -1,7 +1,6 @@
 /* Entry: options, the check that fd 0 is a connected socket, and the
  * start of one session. Under inetd fds 0, 1 and 2 are all the client's
  * socket, so nothing but FTP replies may be written to them. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -98,24 +97,6 @@ hash_password(void)
 	return rc;
 }
 
-static void
-addr_string(const struct sockaddr_storage *ss, char *out, size_t size, unsigned *port)
-{
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-
-	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out, (socklen_t)size);
-		*port = ntohs(s6->sin6_port);
-	} else if (ss->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &s6->sin6_addr, out, (socklen_t)size);
-		*port = ntohs(s6->sin6_port);
-	} else {
-		inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)size);
-		*port = ntohs(s4->sin_port);
-	}
-}
-
 /* fd 1 never carries anything; fd 2 only when it is not the socket. */
 static void
 quiet_std_fds(void)
@@ -143,6 +124,7 @@ main(int argc, char **argv)
 	struct sockaddr_storage local, peer;
 	socklen_t llen = sizeof local, plen = sizeof peer;
 	int type = 0, one = 1, debug = 0, test = 0, hash = 0, implicit = 0, opt;
+	int proxied, late;
 	socklen_t tlen = sizeof type;
 	/* static: zero already, and its pages are touched only as used */
 	static struct session s;
@@ -188,18 +170,15 @@ main(int argc, char **argv)
 	setsockopt(STDIN_FILENO, SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
 
 	s.ctrl.fd = STDIN_FILENO;
-	addr_string(&peer, s.peer_addr, sizeof s.peer_addr, &s.peer_port);
-	addr_string(&local, s.local_addr, sizeof s.local_addr, &s.local_port);
+	session_addresses(&s, &peer, &local);
 	strcpy(s.cwd, "/");
 	s.local_sa = local;
-	s.peer_sa = peer;
 	s.pasv_fd = -1;
 	s.tls_chan = -1;
 	s.mlst_facts = mlst_default_facts();
 
 	cfg = config_load(conf, CONF_CHECK_FILE | CONF_CHECK_FS);
 	log_open(cfg->srv.log, debug);	/* as the file says, else the default */
-	log_set_client(s.peer_addr, s.peer_port);
 	if (cfg->nerrors > 0) {
 		for (size_t i = 0; i < cfg->nproblems; i++) {
 			log_msg(LOG_ERR, "configuration: %s", cfg->problems[i]);
@@ -224,17 +203,17 @@ main(int argc, char **argv)
 
 		setsockopt(STDIN_FILENO, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	}
-	log_event("connect", NULL, -1, "connect to %s port %u", s.local_addr,
-	    s.local_port);
 	login_timer_start(&s.ctrl, cfg->srv.login_timeout);
-	if (slots_take(&s) != 0) {
-		reply(&s, 421, "Too many sessions; try again later");
+	if ((proxied = proxy_expected(&s)) < 0) {
+		return EXIT_OK;		/* refused, logged */
+	}
+	/* with privilege separation the network-facing pre-login process
+	 * reads the header, and the session opens in priv_start() */
+	late = proxied && priv_needed(cfg);
+	if (!late && ((proxied && proxy_take(&s) != 0) || session_open(&s) != 0)) {
 		return EXIT_OK;
 	}
-	if (cfg->srv.tls != TLS_IMPLICIT) {
-		reply(&s, 220, "%s", cfg->srv.banner);	/* else after the handshake */
-	}
-	switch (priv_start(&s, cfg)) {
+	switch (priv_start(&s, cfg, late)) {
 	case 0:		/* the pre-login process, or not started as root */
 		session_run(&s);
 		tls_end(&s);

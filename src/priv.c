@@ -32,6 +32,7 @@
 #define PRIV_MAGIC_REQ	0x63667031u	/* "cfp1" */
 #define PRIV_MAGIC_REP	0x63667032u
 #define PRIV_MAGIC_HAND	0x63667033u
+#define PRIV_MAGIC_PEER	0x63667034u
 
 struct priv_req {
 	uint32_t magic;
@@ -59,6 +60,12 @@ struct priv_hand {
 	int32_t	 prot_p;
 	char	 tls_version[16];
 	char	 buf[CTRL_LINE_MAX];
+};
+
+/* The client a PROXY header named, and what it connected to. */
+struct priv_peer {
+	uint32_t magic;
+	struct sockaddr_storage src, dst;
 };
 
 static int priv_fd = -1;	/* the child's end; -1 without separation */
@@ -156,6 +163,29 @@ priv_login(const char *user, const char *pass)
 	return ok ? (enum auth_result)rep.result : AUTH_ERROR;
 }
 
+/* The PROXY header, read here, names the client to the parent, which
+ * then opens the session (limits, greeting) or refuses it. */
+static void
+prelogin_proxy(struct session *s)
+{
+	struct proxy_header h;
+	struct priv_peer m;
+	struct priv_rep rep;
+
+	if (proxy_receive(s, &h) != 0) {
+		_exit(EXIT_OK);			/* logged, or a health check */
+	}
+	memset(&m, 0, sizeof m);
+	m.magic = PRIV_MAGIC_PEER;
+	m.src = h.src;
+	m.dst = h.dst;
+	if (send_msg(priv_fd, &m, sizeof m) != 0 ||
+	    recv_msg(priv_fd, &rep, sizeof rep) != 0 ||
+	    rep.magic != PRIV_MAGIC_REP || rep.result != 0) {
+		_exit(EXIT_OK);			/* the parent refused, and said so */
+	}
+}
+
 void
 priv_handover(const struct session *s)
 {
@@ -202,6 +232,35 @@ end(int code)
 		waitpid(child, NULL, 0);
 	}
 	exit(code);
+}
+
+static int
+inet_family(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET || ss->ss_family == AF_INET6;
+}
+
+/* The client's address from the pre-login process, checked; then the
+ * session opens as if it had connected directly. */
+static void
+monitor_proxy(struct session *s, int fd)
+{
+	struct priv_peer m;
+	struct priv_rep rep = { PRIV_MAGIC_REP, 0 };
+
+	if (recv_msg(fd, &m, sizeof m) != 0) {
+		end(EXIT_OK);		/* no header: the child logged why */
+	}
+	if (m.magic != PRIV_MAGIC_PEER || !inet_family(&m.src) ||
+	    m.dst.ss_family != m.src.ss_family) {
+		log_msg(LOG_ERR, "malformed address from the pre-login process");
+		end(EXIT_FAILURE_);
+	}
+	proxy_apply(s, &m.src, &m.dst);
+	rep.result = session_open(s) != 0;
+	if (send_msg(fd, &rep, sizeof rep) != 0 || rep.result != 0) {
+		end(EXIT_OK);
+	}
 }
 
 /* Answer requests until a login succeeds; then take over the session. */
@@ -304,11 +363,17 @@ priv_monitor(struct session *s, int fd)
  * the session. Returns in the child (to run the pre-login dialogue) and,
  * after a successful login, in the parent. */
 int
-priv_start(struct session *s, struct config *cfg)
+priv_needed(const struct config *cfg)
+{
+	return geteuid() == 0 || cfg->srv.tls != TLS_OFF;
+}
+
+int
+priv_start(struct session *s, struct config *cfg, int header)
 {
 	int sp[2], root = geteuid() == 0;
 
-	if (!root && cfg->srv.tls == TLS_OFF) {
+	if (!priv_needed(cfg)) {
 		return 0;	/* nothing to separate */
 	}
 	umask(022);
@@ -338,6 +403,9 @@ priv_start(struct session *s, struct config *cfg)
 			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		}
 		sandbox_scope();	/* no signals to other connections */
+		if (header) {
+			prelogin_proxy(s);
+		}
 		if (cfg->srv.tls == TLS_IMPLICIT) {
 			if (tls_start(s) != 0) {
 				_exit(EXIT_OK);		/* logged */
@@ -347,6 +415,9 @@ priv_start(struct session *s, struct config *cfg)
 		return 0;
 	}
 	close(sp[1]);
+	if (header) {
+		monitor_proxy(s, sp[0]);
+	}
 	priv_monitor(s, sp[0]);
 	return 1;
 }

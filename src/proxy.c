@@ -8,9 +8,12 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "cellftpd.h"
@@ -302,6 +305,10 @@ proxy_read(int fd, unsigned versions, struct proxy_header *h, const char **why)
 		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
 			continue;
 		}
+		if (n == 0 && have == 0) {
+			*why = NULL;	/* a check that only connects: nothing to say */
+			return -1;
+		}
 		if (n <= 0) {
 			*why = n == 0 ? "connection closed before a whole PROXY header" :
 			    "cannot read the PROXY header";
@@ -323,4 +330,97 @@ proxy_read(int fd, unsigned versions, struct proxy_header *h, const char **why)
 			return 0;
 		}
 	}
+}
+
+/* ---- where a session learns who its client is ---- */
+
+static void
+addr_string(const struct sockaddr_storage *ss, char *out, size_t size, unsigned *port)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out, (socklen_t)size);
+		*port = ntohs(s6->sin6_port);
+	} else if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &s6->sin6_addr, out, (socklen_t)size);
+		*port = ntohs(s6->sin6_port);
+	} else {
+		inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)size);
+		*port = ntohs(s4->sin_port);
+	}
+}
+
+void
+session_addresses(struct session *s, const struct sockaddr_storage *peer,
+    const struct sockaddr_storage *dest)
+{
+	s->peer_sa = *peer;
+	s->dest_sa = *dest;
+	addr_string(peer, s->peer_addr, sizeof s->peer_addr, &s->peer_port);
+	addr_string(dest, s->local_addr, sizeof s->local_addr, &s->local_port);
+	log_set_client(s->peer_addr, s->peer_port);
+}
+
+void
+proxy_apply(struct session *s, const struct sockaddr_storage *src,
+    const struct sockaddr_storage *dst)
+{
+	snprintf(s->via, sizeof s->via, "%s", s->peer_addr);
+	session_addresses(s, src, dst);
+}
+
+int
+proxy_expected(struct session *s)
+{
+	const struct server_conf *c = &s->cfg->srv;
+
+	if (c->proxy_protocol == 0) {
+		return 0;
+	}
+	if (config_proxy_trusted(s->cfg, &s->peer_sa)) {
+		return 1;
+	}
+	if (c->proxy_untrusted == UNTRUSTED_DIRECT) {
+		return 0;	/* a direct client: whatever it sends is FTP */
+	}
+	log_msg(LOG_WARNING, "connection refused: %s is not in proxy_from",
+	    s->peer_addr);
+	if (c->tls != TLS_IMPLICIT) {
+		reply(s, 421, "Service not available: connect through the load "
+		    "balancer");
+	}
+	return -1;
+}
+
+int
+proxy_receive(struct session *s, struct proxy_header *h)
+{
+	const char *why;
+
+	if (proxy_read(s->ctrl.fd, (unsigned)s->cfg->srv.proxy_protocol, h, &why) != 0) {
+		if (why != NULL) {
+			log_msg(LOG_WARNING, "PROXY header refused: %s", why);
+		}
+		return -1;
+	}
+	if (h->local) {
+		/* the balancer's health check: the greeting shows that the
+		 * server answers; no session, no log line */
+		if (s->cfg->srv.tls != TLS_IMPLICIT) {
+			reply(s, 220, "%s", s->cfg->srv.banner);
+		}
+		return -1;
+	}
+	proxy_apply(s, &h->src, &h->dst);
+	return 0;
+}
+
+int
+proxy_take(struct session *s)
+{
+	struct proxy_header h;
+
+	return proxy_receive(s, &h);
 }

@@ -8,7 +8,7 @@ build="gcc make pkg-config libinih-dev libcrypt-dev libmd-dev libsystemd-dev lib
        libarchive-dev"
 demo="systemd"
 tests="bats bats-support bats-assert curl lftp wget tnftp python3 openssl iproute2 procps passwd
-       xinetd man-db mandoc
+       xinetd man-db mandoc haproxy
        clang libclang-rt-14-dev"
 
 case "${1:-build}" in

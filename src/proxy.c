@@ -305,7 +305,7 @@ proxy_read(int fd, unsigned versions, struct proxy_header *h, const char **why)
 		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
 			continue;
 		}
-		if (n == 0 && have == 0) {
+		if (have == 0 && (n == 0 || (n < 0 && errno == ECONNRESET))) {
 			*why = NULL;	/* a check that only connects: nothing to say */
 			return -1;
 		}
@@ -350,6 +350,18 @@ addr_string(const struct sockaddr_storage *ss, char *out, size_t size, unsigned 
 		inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)size);
 		*port = ntohs(s4->sin_port);
 	}
+}
+
+/* The same address (IPv4-mapped or not) and the same port? */
+static int
+same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	char ta[INET6_ADDRSTRLEN], tb[INET6_ADDRSTRLEN];
+	unsigned pa, pb;
+
+	addr_string(a, ta, sizeof ta, &pa);
+	addr_string(b, tb, sizeof tb, &pb);
+	return pa == pb && strcmp(ta, tb) == 0;
 }
 
 void
@@ -405,9 +417,11 @@ proxy_receive(struct session *s, struct proxy_header *h)
 		}
 		return -1;
 	}
-	if (h->local) {
-		/* the balancer's health check: the greeting shows that the
-		 * server answers; no session, no log line */
+	if (h->local || same_endpoint(&h->src, &s->peer_sa)) {
+		/* the balancer's health check (LOCAL, or a header naming the
+		 * balancer's own end of this connection, as HAProxy's checks
+		 * send): the greeting shows that the server answers; no
+		 * session, no log line */
 		if (s->cfg->srv.tls != TLS_IMPLICIT) {
 			reply(s, 220, "%s", s->cfg->srv.banner);
 		}

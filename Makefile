@@ -3,6 +3,7 @@
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/cellftpd
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DESTDIR    ?=
@@ -136,7 +137,7 @@ bench-quick: $(BIN)
 install: $(BIN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/xinetd.d
+		$(DESTDIR)$(SYSCONFDIR)/xinetd.d $(DESTDIR)$(DOCDIR)/examples
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/cellftpd
 	install -m 644 man/cellftpd.8 $(DESTDIR)$(MANDIR)/man8/cellftpd.8
 	install -m 644 man/cellftpd.conf.5 $(DESTDIR)$(MANDIR)/man5/cellftpd.conf.5
@@ -150,6 +151,7 @@ install: $(BIN)
 		> $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftpd
 	sed 's|/usr/local/sbin|$(SBINDIR)|g' xinetd/cellftps \
 		> $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps
+	install -m 644 conf/haproxy.cfg $(DESTDIR)$(DOCDIR)/examples/haproxy.cfg
 	test -e $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf || \
 		install -m 600 conf/cellftpd.conf $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf
 
@@ -163,7 +165,8 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/cellftps.socket \
 		$(DESTDIR)$(UNITDIR)/cellftps@.service \
 		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftpd \
-		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps
+		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps \
+		$(DESTDIR)$(DOCDIR)/examples/haproxy.cfg
 
 clean:
 	rm -rf build build-san build-fuzz cellftpd

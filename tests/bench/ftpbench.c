@@ -29,6 +29,10 @@
  *   ftpbench reap CMD...
  *       runs CMD as a child subreaper until SIGTERM, then prints the CPU
  *       (user and system microseconds) of CMD and all its descendants
+ *
+ * With FTPBENCH_PROXY=v2 in the environment every connection (control
+ * and data) starts with a PROXY v2 header, as a balancer would send it,
+ * naming 127.0.0.2 as the client.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -189,6 +193,19 @@ dial(int port)
 		die("connect");
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (getenv("FTPBENCH_PROXY") != NULL) {
+		/* signature, v2 PROXY, TCP over IPv4, 12 bytes of addresses:
+		 * 127.0.0.2:40000 to 127.0.0.1:port */
+		unsigned char h[28] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51,
+			0x55, 0x49, 0x54, 0x0a, 0x21, 0x11, 0x00, 0x0c,
+			127, 0, 0, 2, 127, 0, 0, 1, 0x9c, 0x40 };
+
+		h[26] = (unsigned char)(port >> 8);
+		h[27] = (unsigned char)port;
+		if (write(fd, h, sizeof h) != (ssize_t)sizeof h) {
+			die("write");
+		}
+	}
 	return fd;
 }
 

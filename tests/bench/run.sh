@@ -31,7 +31,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 missing=""
-for p in vsftpd iperf3 python3; do
+for p in vsftpd iperf3 python3 haproxy; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
@@ -101,11 +101,16 @@ rsa_cert_file=$B/tls.pem
 rsa_private_key_file=$B/tls.pem
 ssl_ciphers=HIGH
 EOF
+# behind a balancer: PROXY v2 headers from any loopback address
+# (passive ports below the ephemeral range: HAProxy binds them all at
+# once, and the client's own connections must not hold one)
+sed -e "/^log = /a proxy_protocol = v2\nproxy_from = 127.0.0.0/8" \
+	-e "s/^passive_ports = .*/passive_ports = 21000-21999/" "$B/cellftpd.conf" >"$B/cellftpd-proxy.conf"
 chmod 600 "$B"/*.conf "$B/tls.pem"
 
 PORT=0 REAPER=0
 # a failed measurement ends the run, and never leaves a server behind
-trap '[ "$REAPER" -gt 0 ] && kill "$REAPER" 2>/dev/null; true' EXIT
+trap '[ "$REAPER" -gt 0 ] && kill "$REAPER" 2>/dev/null; [ "$HAPROXY" -gt 0 ] && kill "$HAPROXY" 2>/dev/null; true' EXIT
 start() {	# start cellftpd|vsftpd [-tls]
 	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	local cmd
@@ -114,7 +119,7 @@ start() {	# start cellftpd|vsftpd [-tls]
 	else
 		cmd=(/usr/sbin/vsftpd "$B/vsftpd${2:-}.conf")
 	fi
-	"$FB" reap systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+	"$FB" reap systemd-socket-activate --accept --inetd -l "${ADDR:-127.0.0.1}:$PORT" \
 		"${cmd[@]}" 2>"$B/reap.err" &
 	REAPER=$!
 	for _ in $(seq 100); do
@@ -123,6 +128,48 @@ start() {	# start cellftpd|vsftpd [-tls]
 	done
 	echo "$1 did not start" >&2
 	exit 1
+}
+
+# HAProxy on 127.0.0.1:$HPORT in front of the server started on
+# 127.0.0.11:$PORT, with send-proxy-v2 and a frontend for the passive
+# range, as conf/haproxy.cfg has it (no health checks: they would count)
+HPORT=0 HAPROXY=0 HACPU=0
+haproxy_start() {
+	HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	cat >"$B/haproxy.cfg" <<-EOF
+	global
+		maxconn 4000
+	defaults
+		mode tcp
+		timeout connect 5s
+		timeout client 1m
+		timeout server 1m
+	frontend ftp
+		bind 127.0.0.1:$HPORT
+		default_backend host
+	backend host
+		server host1 127.0.0.11:$PORT send-proxy-v2
+	frontend data
+		bind 127.0.0.1:21000-21999
+		default_backend data
+	backend data
+		server host1 127.0.0.11 send-proxy-v2
+	EOF
+	haproxy -db -f "$B/haproxy.cfg" >"$B/haproxy.log" 2>&1 &
+	HAPROXY=$!
+	for _ in $(seq 100); do
+		ss -Hltn "sport = :$HPORT" | grep -q LISTEN && return 0
+		sleep 0.02
+	done
+	echo "haproxy did not start" >&2
+	cat "$B/haproxy.log" >&2
+	exit 1
+}
+haproxy_stop() {	# HACPU: microseconds HAProxy used
+	HACPU=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1e6 / hz}' "/proc/$HAPROXY/stat")
+	kill "$HAPROXY"
+	wait "$HAPROXY" || true
+	HAPROXY=0
 }
 
 CPU=0
@@ -201,6 +248,21 @@ for r in $(seq "$ROUNDS"); do
 		record "$r" "$server" "idle session USS (kB)" "$((uss / IDLE))"
 		record "$r" "$server" "processes per idle session" "$(python3 -c "print($procs/$IDLE)")"
 	done
+	# behind a balancer: the same sessions (c=8) with a PROXY v2 header
+	# from the client itself, then through HAProxy with send-proxy-v2
+	start cellftpd -proxy
+	read -r _ n _ s _ _ < <(FTPBENCH_PROXY=v2 "$FB" sessions "$PORT" 8 "$SECS" /pub/k1 1024 "$K1")
+	stop
+	record "$r" proxy-header "sessions/s c=8" "$(python3 -c "print($n/$s)")"
+	record "$r" proxy-header "CPU per session c=8 (ms)" "$(python3 -c "print($CPU/1000/$n)")"
+	ADDR=127.0.0.11 start cellftpd -proxy
+	haproxy_start
+	read -r _ n _ s _ _ < <("$FB" sessions "$HPORT" 8 "$SECS" /pub/k1 1024 "$K1")
+	haproxy_stop
+	stop
+	record "$r" proxy-haproxy "sessions/s c=8" "$(python3 -c "print($n/$s)")"
+	record "$r" proxy-haproxy "CPU per session c=8 (ms)" "$(python3 -c "print($CPU/1000/$n)")"
+	record "$r" proxy-haproxy "HAProxy CPU per session c=8 (ms)" "$(python3 -c "print($HACPU/1000/$n)")"
 	# the same transfers with no FTP server at all: threads of ftpbench
 	# sending as an ideal server would, received and checked as above
 	for kind in sendfile rw; do
@@ -266,6 +328,26 @@ for m in order:
     cell = lambda srv: f"{med(m, srv):.0f}" if v[(m, srv)] else "—"
     print(f"| {m.replace(' (MB/s)', '')} | {goal + ' vsftpd' if goal else '—'} | {need} | "
           f"{cell('ideal-sendfile')} | {cell('ideal-rw')} | {cell('cellftpd')} |")
+print("\nBehind a balancer (cellftpd only: vsftpd has no PROXY protocol), 8 clients,")
+print("each a whole session (login, EPSV, RETR of 1 KiB, QUIT); ratios to the direct")
+print("sessions of the same round, medians.\n")
+print("| path | sessions/s | ratio to direct | cellftpd CPU per session (ms) | CPU ratio | HAProxy CPU per session (ms) |")
+print("|---|---|---|---|---|---|")
+d_s, d_c = v[("sessions/s c=8", "cellftpd")], v[("CPU per session c=8 (ms)", "cellftpd")]
+for srv, label in (("cellftpd", "direct"), ("proxy-header", "PROXY v2 header, no balancer"),
+                   ("proxy-haproxy", "through HAProxy, send-proxy-v2")):
+    ss_, cc = v[("sessions/s c=8", srv)], v[("CPU per session c=8 (ms)", srv)]
+    rs = statistics.median(ss_[r] / d_s[r] for r in ss_ if r in d_s)
+    rc = statistics.median(cc[r] / d_c[r] for r in cc if r in d_c)
+    ha = v.get(("HAProxy CPU per session c=8 (ms)", srv))
+    print(f"| {label} | {statistics.median(ss_.values()):.0f} | {rs:.2f}× | "
+          f"{statistics.median(cc.values()):.3f} | {rc:.3f}× | "
+          f"{statistics.median(ha.values()):.3f} |" if ha else
+          f"| {label} | {statistics.median(ss_.values()):.0f} | {rs:.2f}× | "
+          f"{statistics.median(cc.values()):.3f} | {rc:.3f}× | — |")
+hc = v[("CPU per session c=8 (ms)", "proxy-header")]
+cost = statistics.median((hc[r] - d_c[r]) / d_c[r] for r in hc if r in d_c)
+print(f"\nThe PROXY v2 header costs {cost:+.1%} of a session's CPU (goal: under 2 %).")
 retr = [m for m in order if m.startswith("RETR") and "MB/s" in m][0]
 print("\nFTPS download rate as a share of the plaintext one (medians): " +
       ", ".join(f"{s} {med('FTPS ' + retr, s) / med(retr, s):.0%}" for s in ("cellftpd", "vsftpd")) + ".")

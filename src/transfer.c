@@ -502,6 +502,22 @@ copy_head(struct session *s, const char *vpath, int to, long long rest)
 	return 0;
 }
 
+/* The whole upload takes its name. Without overwriting, where rename
+ * takes no flags (NFS and CephFS clients: EINVAL), a hard link is as
+ * atomic: it fails when the name exists, and the file is whole. */
+static int
+publish(int dir, const char *tmp, const char *name, int noreplace)
+{
+	if (renameat2(dir, tmp, dir, name, noreplace ? RENAME_NOREPLACE : 0) == 0) {
+		return 0;
+	}
+	if (!noreplace || errno != EINVAL || linkat(dir, tmp, dir, name, 0) != 0) {
+		return -1;
+	}
+	unlinkat(dir, tmp, 0);
+	return 0;
+}
+
 static void
 store(struct session *s, char *arg, enum store_kind kind)
 {
@@ -615,8 +631,7 @@ store(struct session *s, char *arg, enum store_kind kind)
 		r = err == ENOSPC || err == EDQUOT ? XR_NOSPACE : XR_LOCAL;
 	}
 	fd = -1;
-	if (atomic && r == XR_OK &&
-	    renameat2(pdir, tmp, pdir, base, upload_only ? RENAME_NOREPLACE : 0) != 0) {
+	if (atomic && r == XR_OK && publish(pdir, tmp, base, upload_only) != 0) {
 		err = errno;
 		r = err == EEXIST ? XR_EXISTS : XR_LOCAL;
 	}

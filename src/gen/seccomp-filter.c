@@ -28,7 +28,7 @@ static const char *const session_calls[] = {
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "close",
 	"lseek", "fstat", "newfstatat", "statx", "openat", "openat2", "fcntl",
 	"dup", "dup2", "dup3", "getdents64", "mkdirat", "unlinkat", "renameat",
-	"renameat2", "readlinkat", "utimensat", "fchmodat", "fchmodat2",
+	"renameat2", "linkat", "readlinkat", "utimensat", "fchmodat", "fchmodat2",
 	"faccessat", "faccessat2", "ftruncate", "copy_file_range", "sendfile",
 	/* sockets: data connections, the log */
 	"socket", "connect", "bind", "listen", "accept4", "getsockname",

@@ -11,6 +11,7 @@
 
 load helper
 
+SHIM="${SHIM:-$BATS_TEST_DIRNAME/../build/layers-shim.so}"
 BAL=127.0.0.10
 CLIENT=127.0.0.21
 SYSUSER=cfa-fleet
@@ -494,4 +495,35 @@ fcurl() {
 	done
 	run grep -c "alice: download /big.bin, 2000000 bytes" "$(host_log 2)"
 	assert_output 3
+}
+
+@test "on shared storage whose rename takes no flags (NFS, CephFS), allow_write = upload stays atomic" {
+	[ -f "$SHIM" ] || { echo "no $SHIM: make $SHIM" >&2; return 1; }
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	[user alice]
+	password = pw
+	system_user = $SYSUSER
+	root = $ROOT
+	allow_write = upload
+	EOF
+	launch env LD_PRELOAD="$SHIM" CELLFTPD_SHIM_OFF=renameflags \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		"$CELLFTPD" -c "$CONF"
+	local_file first.bin 300000
+	local_file second.bin 300000
+	run curl -sS --max-time 20 -u alice:pw -T "$BATS_TEST_TMPDIR/first.bin" \
+		"ftp://127.0.0.1:$PORT/new.bin"
+	assert_success
+	assert_equal "$(checksum "$ROOT/new.bin")" "$(checksum "$BATS_TEST_TMPDIR/first.bin")"
+	# the name is taken: refused, and the first file stays
+	run curl -sS --max-time 20 -u alice:pw -T "$BATS_TEST_TMPDIR/second.bin" \
+		"ftp://127.0.0.1:$PORT/new.bin"
+	assert_failure
+	assert_equal "$(checksum "$ROOT/new.bin")" "$(checksum "$BATS_TEST_TMPDIR/first.bin")"
+	no_temp_files
+	run server_log
+	assert_output --partial "shim: renameat2 with flags refused"
+	assert_output --partial "alice: upload /new.bin, 300000 bytes"
 }

@@ -5,12 +5,15 @@
  *             without Landlock, or before 5.13)
  *   seccomp   prctl(PR_SET_SECCOMP) and seccomp(2) fail with EINVAL (a
  *             kernel without CONFIG_SECCOMP_FILTER)
+ *   renameflags  renameat2() with flags fails with EINVAL, as on NFS
+ *             and CephFS clients (tests/86-fleet.bats: shared storage)
  * cellftpd logs each missing layer, which the tests check, so that a
  * shim that stopped working cannot pass for a layer that holds. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -19,7 +22,7 @@
 long syscall(long nr, ...);
 int prctl(int option, ...);
 
-static int no_landlock, no_seccomp;
+static int no_landlock, no_seccomp, no_rename_flags;
 
 __attribute__((constructor)) static void
 shim_init(void)
@@ -28,6 +31,25 @@ shim_init(void)
 
 	no_landlock = off != NULL && strstr(off, "landlock") != NULL;
 	no_seccomp = off != NULL && strstr(off, "seccomp") != NULL;
+	no_rename_flags = off != NULL && strstr(off, "renameflags") != NULL;
+}
+
+int
+renameat2(int olddir, const char *old, int newdir, const char *new, unsigned flags)
+{
+	static int (*real)(int, const char *, int, const char *, unsigned);
+
+	if (no_rename_flags && flags != 0) {
+		/* on standard error, which the tests keep as the server's log */
+		fprintf(stderr, "shim: renameat2 with flags refused\n");
+		errno = EINVAL;
+		return -1;
+	}
+	if (real == NULL) {
+		real = (int (*)(int, const char *, int, const char *, unsigned))
+		    dlsym(RTLD_NEXT, "renameat2");
+	}
+	return real(olddir, old, newdir, new, flags);
 }
 
 long

@@ -334,6 +334,33 @@ fcurl() {
 	refute_output --regexp "cellftpd\[[0-9]+\]: $BAL "
 }
 
+@test "an IPv6 client through the balancer is named by its IPv6 address, v2 and v1" {
+	local proto
+	for proto in v2 v1; do
+		PROXY=$proto
+		# the balancer listens on [::1] too, for control and data
+		haproxy_conf -e "s/^\(\tbind $BAL:\)\(.*\)\$/\1\2\n\tbind [::1]:\2/"
+		[ $proto = v1 ] && sed -i "s/send-proxy-v2/send-proxy/" "$HAPROXY_CONF"
+		fleet
+		local_file six.bin 400000
+		run curl -sS --max-time 30 -g -u alice:pw -T "$BATS_TEST_TMPDIR/six.bin" \
+			"ftp://[::1]:$PORT/six-$proto.bin"
+		assert_success
+		run curl -sS --max-time 30 -g -u alice:pw -o "$BATS_TEST_TMPDIR/back.bin" \
+			"ftp://[::1]:$PORT/six-$proto.bin"
+		assert_success
+		assert_equal "$(checksum "$BATS_TEST_TMPDIR/back.bin")" "$(checksum "$BATS_TEST_TMPDIR/six.bin")"
+		wait_fleet_log "alice: logout:" 2
+		run fleet_log
+		assert_output --partial "::1 -: connect to ::1 port $PORT through $BAL"
+		assert_output --partial "::1 alice: upload /six-$proto.bin, 400000 bytes"
+		assert_output --partial "::1 alice: download /six-$proto.bin, 400000 bytes"
+		refute_output --regexp "cellftpd\[[0-9]+\]: $BAL "
+		stop_fleet
+		rm -f "$(host_log 1)" "$(host_log 2)"
+	done
+}
+
 @test "active mode goes to the real client only" {
 	fleet
 	mkfile act.bin 200000

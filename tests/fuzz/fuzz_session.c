@@ -1331,6 +1331,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = sizeof sa;
 	getsockname(sfd, (struct sockaddr *)&sa, &len);
 	s.local_sa = sa;
+	s.dest_sa = sa;	/* what PASV offers: no balancer here */
 	s.local_port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
 	len = sizeof sa;
 	getpeername(sfd, (struct sockaddr *)&sa, &len);

@@ -387,6 +387,48 @@ CLOSED"
 	assert_output ""
 }
 
+@test "a header naming the balancer's own end of the connection is a health check; another port is a client" {
+	serve "server:banner = fleet host one"
+	# as HAProxy 2.6 checks: the source is this very connection's
+	run py <<-'EOF'
+	import os, socket
+	port = int(os.environ["PORT"])
+	for v in (1, 2):
+	    s = socket.create_connection(("127.0.0.1", port), 5)
+	    me = s.getsockname()[1]
+	    if v == 1:
+	        s.sendall(b"PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n" % (me, port))
+	    else:
+	        s.sendall(b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" + bytes([127, 0, 0, 1]) * 2
+	                  + me.to_bytes(2, "big") + port.to_bytes(2, "big"))
+	    out = b""
+	    while True:
+	        b = s.recv(4096)
+	        if not b:
+	            break
+	        out += b
+	    print(v, out.decode().strip())
+	EOF
+	assert_output "1 220 fleet host one
+2 220 fleet host one"
+	wait_ended 2
+	run own_log
+	assert_output ""
+	# the balancer's address with another port: a client of its own
+	run py <<-'EOF'
+	import os, socket
+	port = int(os.environ["PORT"])
+	s = socket.create_connection(("127.0.0.1", port), 5)
+	me = s.getsockname()[1]
+	s.sendall(b"PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\nQUIT\r\n" % (me ^ 1, port))
+	print(s.recv(4096).decode().strip())
+	EOF
+	assert_output --partial "220 fleet host one"
+	wait_ended 3
+	run own_log
+	assert_output --partial "127.0.0.1 -: connect to 127.0.0.1 port $PORT through 127.0.0.1"
+}
+
 @test "malformed, truncated and over-long headers: closed without a reply, one log line each, no process" {
 	serve
 	local sig='\r\n\r\n\x00\r\nQUIT\n' addrs='\x7f\x00\x00\x15\x7f\x00\x00\x01\x9c\x55\x00\x15'

@@ -14,7 +14,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <syslog.h>
-#include <time.h>
 
 #include "cellftpd.h"
 
@@ -264,25 +263,16 @@ proxy_parse(const unsigned char *buf, size_t n, unsigned versions,
 	return -1;
 }
 
-static long long
-ms_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 int
 proxy_read(int fd, unsigned versions, struct proxy_header *h, const char **why)
 {
 	unsigned char buf[PROXY_V2_MAX];
 	size_t have = 0;
-	long long end = ms_now() + PROXY_HEADER_MS;
+	long long end = ctrl_now_ms() + PROXY_HEADER_MS;
 
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long long left = end - ms_now();
+		long long left = end - ctrl_now_ms();
 		ssize_t n;
 		long r;
 

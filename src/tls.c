@@ -487,15 +487,6 @@ struct relay {
 static char up_buf[TLS_RELAY_CTRL_BUF], down_buf[TLS_RELAY_CTRL_BUF];
 static char dup_buf[TLS_RELAY_DATA_BUF], ddown_buf[TLS_RELAY_DATA_BUF];
 
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void
 nonblocking(int fd)
 {
@@ -700,7 +691,7 @@ dconn_start(struct relay *r, int fd)
 	    .wr_wants = POLLOUT };
 	r->dplain = -1;
 	r->dstate = D_HANDSHAKE;
-	r->handshake_end = now_ms() + r->data_ms;
+	r->handshake_end = ctrl_now_ms() + r->data_ms;
 }
 
 /* The data connection's handshake, one step. */
@@ -884,7 +875,7 @@ tls_relay(struct session *s, int plain, int chan)
 			    (!r.dplain_in_end && flow_room(&r.ddown) > 0 ? POLLIN : 0) |
 			    (!r.dplain_out_end && flow_len(&r.dup) > 0 ? POLLOUT : 0)) },
 		};
-		long long now = now_ms(), wake = -1;
+		long long now = ctrl_now_ms(), wake = -1;
 		int pending = (ctl_in && ossl.SSL_pending(r.ctl.ssl) > 0) ||
 		    (d_in && ossl.SSL_pending(r.dat.ssl) > 0);
 
@@ -909,7 +900,7 @@ tls_relay(struct session *s, int plain, int chan)
 			log_msg(LOG_ERR, "TLS relay: poll: %s", strerror(errno));
 			relay_end(&r, 0);
 		}
-		now = now_ms();
+		now = ctrl_now_ms();
 
 		/* the control connection */
 		if (!flow_busy(&r.down)) {

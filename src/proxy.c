@@ -373,6 +373,18 @@ proxy_apply(struct session *s, const struct sockaddr_storage *src,
 	session_addresses(s, src, dst);
 }
 
+/* What a refused peer has already sent is dropped before the reply, so
+ * that the close does not reset the connection before it reads why. */
+static void
+drop_pending(int fd)
+{
+	char buf[4096];
+
+	for (int i = 0; i < 16 && recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0; i++) {
+		continue;
+	}
+}
+
 int
 proxy_expected(struct session *s)
 {
@@ -389,6 +401,7 @@ proxy_expected(struct session *s)
 	}
 	log_msg(LOG_WARNING, "connection refused: %s is not in proxy_from",
 	    s->peer_addr);
+	drop_pending(s->ctrl.fd);
 	if (c->tls != TLS_IMPLICIT) {
 		reply(s, 421, "Service not available: connect through the load "
 		    "balancer");

@@ -2,7 +2,8 @@
 # Upload bounds and full disks: max_upload_size per server and per user
 # (552, refused up front or aborted, the old file intact, the temporary
 # file gone, xferlog "i"); a full tmpfs (452) and an exceeded quota (552,
-# a btrfs qgroup on a loop device), each in a mount namespace of its own;
+# a btrfs qgroup on a loop device), each in a mount namespace of its own,
+# and a file size rlimit (552, the session lives on);
 # ABOR outside a transfer (226, RFC 959 4.1.3).
 
 load helper
@@ -320,6 +321,34 @@ rest.bin"
 	assert_output --regexp "alice: upload /small/q/keep\.bin, 3000000 bytes in [0-9]+ ms, failed: disk quota exceeded"
 	run cat "$XFERLOG"
 	assert_line --index 0 --regexp "${XF}3000000 /small/q/keep\.bin b _ i r alice ftp 0 \* i$"
+}
+
+@test "past the session's file size limit (RLIMIT_FSIZE) an upload is 552, not a killed session" {
+	own_root
+	mkfile keep.bin 1000
+	local old
+	old=$(checksum "$ROOT/keep.bin")
+	conf
+	# as pam_limits' fsize would set it: 100000 bytes
+	launch prlimit --fsize=100000 "$CELLFTPD" -c "$CONF"
+	local_file big.bin 300000
+	run curl_alice -T "$BATS_TEST_TMPDIR/big.bin" keep.bin
+	assert_failure
+	assert_output "curl: (70) Exceeded storage allocation"
+	run py <<-'EOF'
+	from ftpclient import Control
+	c = Control()
+	c.login()
+	c.data_command("STOR keep.bin", b"x" * 200000)
+	c.cmd("NOOP")
+	EOF
+	assert_line --index 2 "552 Exceeded storage allocation (file too large); nothing stored"
+	assert_line --index 3 "200 NOOP ok"
+	assert_equal "$(checksum "$ROOT/keep.bin")" "$old"
+	no_temp_files
+	wait_sessions_gone
+	run server_log
+	assert_output --regexp "alice: upload /keep\.bin, 300000 bytes in [0-9]+ ms, failed: file too large"
 }
 
 # ---- ABOR ----

@@ -75,6 +75,7 @@ struct user_conf {
 	int	  symlinks;		/* enum symlinks_mode */
 	int	  require_tls;		/* enum tls_require */
 	int	  require_tls_set;
+	long long max_upload_size;	/* bytes, 0: unlimited, -1: the server's */
 	int	  line;			/* of the section header */
 	int	  key_line[16];		/* line of each key, by table index */
 };
@@ -113,6 +114,7 @@ struct server_conf {
 	int	  proxy_protocol;	/* PROXY_V1 | PROXY_V2 bits, 0: off */
 	struct wordlist proxy_from;
 	int	  proxy_untrusted;	/* enum proxy_untrusted */
+	long long max_upload_size;	/* bytes, 0: unlimited */
 	int	  key_line[40];
 };
 
@@ -498,7 +500,9 @@ void cmd_rest(struct session *, char *);
 void cmd_abor(struct session *, char *);
 /* How a transfer, or one wait in it, ended. */
 enum xfer_result { XR_OK = 0, XR_ABORTED, XR_TIMEOUT, XR_LOST, XR_NOSPACE,
-	XR_LOCAL, XR_EXISTS };
+	XR_LOCAL, XR_EXISTS,
+	XR_QUOTA,	/* EDQUOT, EFBIG: the storage allocation is used up (552) */
+	XR_TOOBIG };	/* past max_upload_size (552) */
 /* Wait for fd (POLLIN/POLLOUT) while watching the control connection:
  * XR_OK when fd is ready, else XR_ABORTED, XR_TIMEOUT or XR_LOST. */
 enum xfer_result xfer_wait(struct session *, int fd, short events);

@@ -24,7 +24,8 @@
 #include "cellftpd.h"
 
 enum ktype { K_STR, K_BOOL, K_UINT, K_OCTAL, K_RANGE, K_LIST, K_ENUM, K_ADDR,
-	K_SECRET };
+	K_SECRET,
+	K_SIZE };	/* bytes, a long long: digits and an optional K, M, G or T */
 
 struct key {
 	const char	 *name;
@@ -78,6 +79,7 @@ static const struct key server_keys[] = {
 	{ "proxy_protocol",	K_ENUM,	 S(proxy_protocol),	0, 0, proxy_choices },
 	{ "proxy_from",		K_LIST,	 S(proxy_from),		0, 0, NULL },
 	{ "proxy_untrusted",	K_ENUM,	 S(proxy_untrusted),	0, 0, untrusted_choices },
+	{ "max_upload_size",	K_SIZE,	 S(max_upload_size),	0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 #undef S
@@ -97,9 +99,15 @@ static const struct key user_keys[] = {
 	[UK_UMASK]    = { "umask",		K_OCTAL, U(umask),		0, 0777, NULL },
 	[UK_SYMLINKS] = { "symlinks",		K_ENUM,	 U(symlinks),		0, 0, symlink_choices },
 	[UK_REQTLS]   = { "require_tls",	K_ENUM,	 U(require_tls),	0, 0, require_choices },
+	{ "max_upload_size",	K_SIZE,	 U(max_upload_size),	0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 #undef U
+/* every key has a line in key_line (the tables end with a NULL row) */
+_Static_assert(sizeof server_keys / sizeof server_keys[0] - 1 <=
+    sizeof ((struct server_conf *)0)->key_line / sizeof (int), "server key_line");
+_Static_assert(sizeof user_keys / sizeof user_keys[0] - 1 <=
+    sizeof ((struct user_conf *)0)->key_line / sizeof (int), "user key_line");
 
 /* Secrets (passwords, hashes, salts, and the file text that holds them)
  * live in one anonymous mapping, the vault: a fork() child sees it as
@@ -249,6 +257,37 @@ parse_uint(const char *v, int base, unsigned min, unsigned max, unsigned *out)
 		return -1;
 	}
 	*out = (unsigned)n;
+	return 0;
+}
+
+/* "1048576", "512K", "100M", "2G", "1T": K is 1024 bytes. */
+static int
+parse_size(const char *v, long long *out)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	unsigned long long n;
+	const char *u;
+	int shift = 0;
+
+	if (!isdigit((unsigned char)*v)) {
+		return -1;
+	}
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0) {
+		return -1;
+	}
+	if (*end != '\0') {
+		if (end[1] != '\0' || (u = strchr(units, toupper((unsigned char)*end))) == NULL) {
+			return -1;
+		}
+		shift = 10 * (int)(u - units + 1);
+	}
+	if (n > (unsigned long long)UPLOAD_SIZE_MAX >> shift) {
+		return -1;
+	}
+	*out = (long long)(n << shift);
 	return 0;
 }
 
@@ -444,6 +483,13 @@ set_key(struct loader *ld, const struct key *k, void *base, const char *v)
 			((struct user_conf *)base)->umask_set = 1;
 		}
 		return;
+	case K_SIZE:
+		if (parse_size(v, (long long *)field) != 0) {
+			problem(cfg, ld->line, 0, "%s: '%s' is not a size in bytes up to "
+			    "%lldT (a number, optionally followed by K, M, G or T)",
+			    k->name, v, UPLOAD_SIZE_MAX >> 40);
+		}
+		return;
 	case K_RANGE: {
 		char lo[16], hi[16];
 		const char *dash = strchr(v, '-');
@@ -587,6 +633,7 @@ begin_section(struct loader *ld, const char *name)
 		ld->user->name = xstrdup(u);
 		ld->user->line = ld->line;
 		ld->user->allow_write = WRITE_NO;
+		ld->user->max_upload_size = -1;	/* the server's */
 		ld->sec = SEC_USER;
 	} else {
 		problem(cfg, ld->line, 0, "unknown section [%s]", name);

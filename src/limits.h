@@ -44,6 +44,10 @@
 #define SENDFILE_CHUNK		(4 * 1024 * 1024)	/* bytes per sendfile call */
 #define STOU_TRIES_MAX		16	/* unique names tried by STOU */
 #define TEMP_TRIES_MAX		16	/* temporary names tried by atomic STOR */
+#define UPLOAD_SIZE_MAX		(1LL << 50)	/* bytes: the largest max_upload_size, 1024T */
+#define UPLOAD_DRAIN_MAX	(16LL * 1024 * 1024)	/* bytes of a refused upload read and
+					 * dropped (so the client sees the reply)
+					 * before its data connection is cut */
 
 /* listings */
 #define LIST_ENTRIES_MAX	50000	/* entries in one listing */

@@ -164,6 +164,9 @@ main(int argc, char **argv)
 	}
 	quiet_std_fds();
 	signal(SIGPIPE, SIG_IGN);
+	/* past RLIMIT_FSIZE (pam_limits' fsize) a write fails with EFBIG,
+	 * answered 552, instead of killing the session mid-upload */
+	signal(SIGXFSZ, SIG_IGN);
 	setsockopt(STDIN_FILENO, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	/* Telnet Synch before ABOR arrives as urgent data: keep it in the
 	 * stream, where the IAC filter removes it */

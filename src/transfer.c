@@ -210,9 +210,25 @@ send_ascii(struct session *s, int fd, int dfd, long long offset)
 	}
 }
 
+/* A write that failed for want of room: a full file system may get
+ * room again (452), a quota or a file size limit will not (552). */
 static enum xfer_result
-write_file(int fd, const char *p, size_t len)
+no_room(int err)
 {
+	return err == ENOSPC ? XR_NOSPACE : err == EDQUOT || err == EFBIG ? XR_QUOTA :
+	    XR_LOCAL;
+}
+
+/* len bytes more for the file, if *room (-1: no limit) takes them. */
+static enum xfer_result
+write_file(int fd, const char *p, size_t len, long long *room)
+{
+	if (*room >= 0) {
+		if ((long long)len > *room) {
+			return XR_TOOBIG;
+		}
+		*room -= (long long)len;
+	}
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
@@ -220,8 +236,7 @@ write_file(int fd, const char *p, size_t len)
 			continue;
 		}
 		if (n <= 0) {
-			return errno == ENOSPC || errno == EDQUOT || errno == EFBIG ?
-			    XR_NOSPACE : XR_LOCAL;
+			return n < 0 ? no_room(errno) : XR_LOCAL;
 		}
 		p += n;
 		len -= (size_t)n;
@@ -229,13 +244,16 @@ write_file(int fd, const char *p, size_t len)
 	return XR_OK;
 }
 
-/* The upload into fd. When the file cannot take more (a full disk), the
- * rest is read and dropped, so that the client finishes sending and
- * then sees the 452 instead of a reset connection. */
+/* The upload into fd, room bytes at most (-1: no limit). When the file
+ * cannot take more (a full disk, a quota, the limit), up to
+ * UPLOAD_DRAIN_MAX bytes more are read and dropped, so that the client
+ * finishes sending and then sees the reply instead of a reset
+ * connection; a client that sends more than that is cut off. */
 static enum xfer_result
-receive(struct session *s, int dfd, int fd)
+receive(struct session *s, int dfd, int fd, long long room)
 {
 	enum xfer_result failed = XR_OK;
+	long long drained = 0;
 	int held_cr = 0;
 
 	for (;;) {
@@ -260,25 +278,39 @@ receive(struct session *s, int dfd, int fd)
 			if (failed != XR_OK || !held_cr) {
 				return failed;
 			}
-			return write_file(fd, "\r", 1);
+			return write_file(fd, "\r", 1, &room);
 		}
 		s->xfer_bytes += n;
 		if (failed != XR_OK) {
-			continue;	/* drained, so the client reads our reply */
+			/* drained, so the client reads our reply */
+			if ((drained += n) > UPLOAD_DRAIN_MAX) {
+				return failed;
+			}
+			continue;
 		}
 		len = s->type_ascii ? ascii_decode(buf, (size_t)n, &held_cr) : (size_t)n;
-		failed = write_file(fd, buf, len);
+		failed = write_file(fd, buf, len, &room);
 	}
+}
+
+/* max_upload_size of this session, 0 when there is none: the user's
+ * section's (anonymous sessions: [user anonymous]), else the server's. */
+static long long
+upload_limit(const struct session *s)
+{
+	const struct user_conf *u = config_user(s->cfg, s->acct.anonymous ?
+	    "anonymous" : s->acct.login);
+
+	return u != NULL && u->max_upload_size >= 0 ? u->max_upload_size :
+	    s->cfg->srv.max_upload_size;
 }
 
 /* The replies, the log line and the totals of one transfer. */
 static void
 end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
-    const char *vpath, const char *detail, int atomic, char action)
+    const char *vpath, const char *detail, const char *left, char action)
 {
 	long long bytes = s->xfer_bytes;
-	const char *left = !upload ? "" : atomic ? "; nothing stored" :
-	    "; the file is incomplete";
 
 	if (data_close(s, dfd) != 0 && r == XR_OK) {
 		r = XR_LOST;	/* no clean TLS end: the client cannot trust it */
@@ -328,6 +360,13 @@ end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
 	case XR_NOSPACE:
 		reply(s, 452, "Insufficient storage space%s", left);
 		break;
+	case XR_QUOTA:
+		reply(s, 552, "Exceeded storage allocation (%s)%s", detail, left);
+		break;
+	case XR_TOOBIG:
+		reply(s, 552, "Exceeded storage allocation: files uploaded here may "
+		    "have at most %lld bytes%s", upload_limit(s), left);
+		break;
 	case XR_EXISTS:
 		reply(s, 553, "%s: already exists", vpath);
 		break;
@@ -348,6 +387,10 @@ detail_of(enum xfer_result r, int err)
 	switch (r) {
 	case XR_NOSPACE:
 		return "disk full";
+	case XR_QUOTA:
+		return err == EFBIG ? "file too large" : "disk quota exceeded";
+	case XR_TOOBIG:
+		return "over max_upload_size";
 	case XR_LOCAL:
 		return strerror(err);
 	case XR_ABORTED:
@@ -364,7 +407,7 @@ transfer_done(struct session *s, int dfd, enum xfer_result r, const char *vpath,
     char action, const char *detail)
 {
 	end_transfer(s, dfd, r, 0, vpath, detail != NULL ? detail : detail_of(r, errno),
-	    0, action);
+	    "", action);
 }
 
 int
@@ -425,7 +468,7 @@ cmd_retr(struct session *s, char *arg)
 		return;
 	}
 	r = s->type_ascii ? send_ascii(s, fd, dfd, rest) : send_binary(s, fd, dfd, rest);
-	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno), 0, '_');
+	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno), "", '_');
 	close(fd);
 	return;
 fail:
@@ -524,9 +567,10 @@ store(struct session *s, char *arg, enum store_kind kind)
 	char vpath[VPATH_MAX], final[VPATH_MAX], tmp[NAME_BYTES_MAX + 1], name[NAME_BYTES_MAX + 1];
 	int upload_only = s->acct.allow_write == WRITE_UPLOAD;
 	int atomic = kind == STORE && s->cfg->srv.atomic_uploads;
-	long long rest = s->rest;
+	long long rest = s->rest, limit = upload_limit(s), start;
 	int pdir = -1, fd = -1, dfd, err = 0;
-	const char *base;
+	const char *base, *left, *detail;
+	char left_buf[64], detail_buf[64];
 	struct stat st;
 	enum xfer_result r;
 
@@ -538,6 +582,14 @@ store(struct session *s, char *arg, enum store_kind kind)
 	if (upload_only && rest > 0) {
 		reply(s, 550, "Permission denied: resuming uploads is not allowed for "
 		    "this account");
+		goto fail;
+	}
+	/* the file would have rest bytes and more: not one more may come */
+	if (limit > 0 && rest >= limit) {
+		log_event("upload-refused", vpath, rest, "upload %s refused: restart "
+		    "position %lld, max_upload_size %lld", vpath, rest, limit);
+		reply(s, 552, "Exceeded storage allocation: restart position %lld, files "
+		    "uploaded here may have at most %lld bytes", rest, limit);
 		goto fail;
 	}
 	if ((pdir = vfs_parent(&s->vfs, vpath, &base)) < 0) {
@@ -591,6 +643,9 @@ store(struct session *s, char *arg, enum store_kind kind)
 	if (fd < 0) {
 		if (errno == EEXIST) {
 			reply(s, 553, "%s: already exists", vpath);
+		} else if (errno == EDQUOT || errno == EFBIG) {
+			reply(s, 552, "%s: exceeded storage allocation (%s)", vpath,
+			    strerror(errno));
 		} else if (errno == ESPIPE) {
 			reply(s, 554, "Restart position %lld is past the end of %s",
 			    rest, vpath);
@@ -601,6 +656,15 @@ store(struct session *s, char *arg, enum store_kind kind)
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		reply(s, 550, "%s: not a plain file", vpath);
+		goto fail;
+	}
+	/* the size the upload starts from: APPE's old file, REST's offset */
+	start = (long long)st.st_size;
+	if (limit > 0 && start >= limit) {
+		log_event("upload-refused", vpath, start, "upload %s refused: already "
+		    "%lld bytes, max_upload_size %lld", vpath, start, limit);
+		reply(s, 552, "Exceeded storage allocation: %s has %lld bytes, files "
+		    "uploaded here may have at most %lld bytes", vpath, start, limit);
 		goto fail;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -617,7 +681,7 @@ store(struct session *s, char *arg, enum store_kind kind)
 	if (data_protect(s, &dfd) != 0) {
 		goto cleanup;
 	}
-	r = receive(s, dfd, fd);
+	r = receive(s, dfd, fd, limit > 0 ? limit - start : -1);
 	err = errno;
 	if (s->data_wrapped) {
 		/* an upload is whole only with the client's close_notify */
@@ -626,19 +690,40 @@ store(struct session *s, char *arg, enum store_kind kind)
 		}
 		dfd = -1;
 	}
+	left = atomic ? "; nothing stored" : "; the file is incomplete";
+	detail = detail_of(r, err);
+	if (r == XR_TOOBIG) {
+		snprintf(detail_buf, sizeof detail_buf, "over max_upload_size (%lld bytes)",
+		    limit);
+		detail = detail_buf;
+	}
+	if (r == XR_TOOBIG && kind == UNIQUE) {
+		/* a retry fails alike: what it wrote is of no use to anyone */
+		if (unlinkat(pdir, name, 0) == 0) {
+			left = "; nothing stored";
+		}
+	} else if (r == XR_TOOBIG && !atomic) {
+		if (ftruncate(fd, (off_t)start) == 0) {
+			snprintf(left_buf, sizeof left_buf, "; the file is cut back to "
+			    "%lld bytes", start);
+			left = left_buf;
+		}
+	}
 	if (close(fd) != 0 && r == XR_OK) {
 		err = errno;
-		r = err == ENOSPC || err == EDQUOT ? XR_NOSPACE : XR_LOCAL;
+		r = no_room(err);
+		detail = detail_of(r, err);
 	}
 	fd = -1;
 	if (atomic && r == XR_OK && publish(pdir, tmp, base, upload_only) != 0) {
 		err = errno;
 		r = err == EEXIST ? XR_EXISTS : XR_LOCAL;
+		detail = detail_of(r, err);
 	}
 	if (atomic && r != XR_OK) {
 		unlinkat(pdir, tmp, 0);
 	}
-	end_transfer(s, dfd, r, 1, final, detail_of(r, err), atomic, '_');
+	end_transfer(s, dfd, r, 1, final, detail, left, '_');
 	close(pdir);
 	return;
 fail:
@@ -693,7 +778,9 @@ void
 cmd_abor(struct session *s, char *arg)
 {
 	(void)arg;
+	/* RFC 959 4.1.3: the previous command (a transfer too) is done, so
+	 * there is nothing to abort but a prepared data connection: 226 */
 	data_reset(s);
 	s->rest = 0;
-	reply(s, 225, "No transfer to abort");
+	reply(s, 226, "Abort successful: no transfer was running");
 }

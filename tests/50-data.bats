@@ -884,12 +884,12 @@ b'fresh'"
 226 Abort successful
 200 NOOP ok"
 	assert_output "220 FTP server ready
-225 No transfer to abort
+226 Abort successful: no transfer was running
 $abort
 $abort
 $abort
 $abort
-225 No transfer to abort"
+226 Abort successful: no transfer was running"
 	run grep -c "alice: download /big, [0-9]* bytes in [0-9]* ms, failed: aborted$" "$SERVER_LOG"
 	assert_output 4
 }

@@ -10,6 +10,8 @@ demo="systemd"
 tests="bats bats-support bats-assert curl lftp wget tnftp python3 openssl iproute2 procps passwd
        xinetd man-db mandoc haproxy
        clang libclang-rt-14-dev"
+# tests/42-upload-limits.bats: a real quota (EDQUOT) is a btrfs qgroup
+tests="$tests btrfs-progs"
 
 case "${1:-build}" in
 build) want=$build ;;

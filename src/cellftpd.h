@@ -311,7 +311,7 @@ enum auth_result pamauth_check(const struct config *, const char *user, const ch
 /* A PAM login is pending: pam_setcred and pam_open_session, as root,
  * before the drop; -1 with *reason when the session may not open. */
 int pamauth_pending(void);
-int pamauth_open(const char **reason);
+int pamauth_open(const struct config *, const char **reason);
 /* Leave a root process behind that closes the session when this one
  * ends; this one forgets the handle. close_fd: a descriptor that process
  * must not hold open besides the control connection (or -1). */

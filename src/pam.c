@@ -2,26 +2,34 @@
  * conversation, the account check and the session. Only the root
  * parent of priv.c calls it; no network-facing process talks to PAM.
  *
- *   pamauth_check(): pam_start(pam_service), PAM_RHOST the client (as a
- *                    trusted PROXY header named it), PAM_TTY "ftp",
- *                    pam_authenticate, pam_acct_mgmt.
- *   pamauth_open():  pam_setcred(PAM_ESTABLISH_CRED), pam_open_session,
- *                    as root before the drop, so that what pam_limits and
+ *   pamauth_check(): forks the checker, which does pam_start(pam_service),
+ *                    sets PAM_RHOST to the client (as a trusted PROXY
+ *                    header named it) and PAM_TTY to "ftp", calls
+ *                    pam_authenticate and pam_acct_mgmt, sends back the
+ *                    verdict, PAM_USER and PAM's reason, and ends: what
+ *                    the modules read to decide (the account's shadow
+ *                    entry in NSS buffers, libcrypt's state) never is in
+ *                    the process that becomes the session.
+ *   pamauth_open():  a second handle for PAM_USER in the parent, as root
+ *                    before the drop: pam_setcred(PAM_ESTABLISH_CRED) and
+ *                    pam_open_session, so that what pam_limits and
  *                    pam_loginuid set holds for the session process.
- *   pamauth_keep():  fork the closer: a root process that holds nothing of
- *                    the client's and, when the session has ended, calls
- *                    pam_close_session, pam_setcred(PAM_DELETE_CRED) and
- *                    pam_end. The session cannot: it is no longer root,
- *                    and its seccomp filter ends it for what modules do.
+ *   pamauth_keep():  forks the closer: a root process that holds nothing
+ *                    of the client's and, when the session has ended,
+ *                    calls pam_close_session, pam_setcred(PAM_DELETE_CRED)
+ *                    and pam_end. The session cannot: it is no longer
+ *                    root, and its seccomp filter ends it for what
+ *                    modules do.
  *
  * The conversation answers one PAM_PROMPT_ECHO_OFF with the password and
  * nothing else: a second prompt, PAM_PROMPT_ECHO_ON or an unknown style
  * fails it; PAM_TEXT_INFO and PAM_ERROR_MSG are logged.
  *
- * Every PAM call before login runs under the login alarm (ctrl.c): a
- * module that blocks past login_timeout + LOGIN_GRACE_SEC is left by
- * siglongjmp, the connection is shut, one log line is written (itself
- * bounded by LOGIN_GRACE_SEC) and the process ends with _exit. */
+ * The parent's waits before login run under the login alarm (ctrl.c): a
+ * module that blocks past login_timeout + LOGIN_GRACE_SEC is left (the
+ * checker killed, or the parent's own call left by siglongjmp), the
+ * connection is shut, one log line is written (itself bounded by
+ * LOGIN_GRACE_SEC) and the process ends with _exit. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -31,6 +39,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -120,12 +129,16 @@ converse(int n, const struct pam_message **msg, struct pam_response **resp, void
 
 static sigjmp_buf expired;
 static volatile sig_atomic_t guarded;
+static volatile pid_t checker;	/* the process that authenticates, if any */
 
 static void
 on_alarm(int sig)
 {
 	(void)sig;
 	shutdown(STDIN_FILENO, SHUT_RDWR);	/* as ctrl.c's handler does */
+	if (checker > 0) {
+		kill(checker, SIGKILL);
+	}
 	if (guarded) {
 		guarded = 0;
 		alarm(LOGIN_GRACE_SEC);		/* for the log line, at most */
@@ -135,7 +148,7 @@ on_alarm(int sig)
 }
 
 static int
-guarded_call(int (*fn)(pam_handle_t *, int), int flags, const char *step)
+guarded_call(int (*fn)(void *), void *arg, const char *step)
 {
 	struct sigaction sa, old;
 	int rc;
@@ -151,13 +164,29 @@ guarded_call(int (*fn)(pam_handle_t *, int), int flags, const char *step)
 		_exit(EXIT_OK);
 	}
 	guarded = 1;
-	rc = fn(pamh, flags);
+	rc = fn(arg);
 	guarded = 0;
 	sigaction(SIGALRM, &old, NULL);
 	return rc;
 }
 
+static int
+call_setcred(void *flags)
+{
+	return pam_setcred(pamh, *(int *)flags);
+}
+
+static int
+call_open_session(void *unused)
+{
+	(void)unused;
+	return pam_open_session(pamh, 0);
+}
+
 /* ---- before login ---- */
+
+static int accepted;		/* the checker said yes to name */
+static char accepted_name[USER_NAME_MAX + 1];
 
 void
 pamauth_forget(void)
@@ -167,12 +196,13 @@ pamauth_forget(void)
 	}
 	pamh = NULL;
 	opened = 0;
+	accepted = 0;
 }
 
 int
 pamauth_pending(void)
 {
-	return pamh != NULL;
+	return accepted;
 }
 
 static void
@@ -188,13 +218,111 @@ because(const char *step, int rc)
 	snprintf(why, sizeof why, "%s: %s%s", step, pam_strerror(pamh, rc), hint);
 }
 
+/* a handle for user with the client's address and tty set; -1 (why set) */
+static int
+start(const struct config *cfg, const char *user)
+{
+	int rc = pam_start(cfg->srv.pam_service, user, &conv, &pamh);
+
+	if (rc != PAM_SUCCESS) {
+		snprintf(why, sizeof why, "pam_start(%s): %s", cfg->srv.pam_service,
+		    pam_strerror(pamh, rc));
+		pamh = NULL;
+		return -1;
+	}
+	if ((rc = pam_set_item(pamh, PAM_RHOST, rhost)) != PAM_SUCCESS ||
+	    (rc = pam_set_item(pamh, PAM_TTY, "ftp")) != PAM_SUCCESS) {
+		because("pam_set_item", rc);
+		pam_end(pamh, rc);
+		pamh = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The checker's answer: fixed size, one message. */
+struct verdict {
+	int	result;		/* enum auth_result */
+	char	name[USER_NAME_MAX + 1];
+	char	why[sizeof why];
+};
+
+/* In the checker: pam_authenticate and pam_acct_mgmt. What the modules
+ * read to decide (the shadow entry, NSS buffers) stays in this process,
+ * which ends, not in the one that becomes the session. */
+static void
+check_in_child(const struct config *cfg, const char *user, const char *pass, int fd)
+{
+	struct verdict v;
+	const void *item = NULL;
+	const char *step = "pam_authenticate";
+	int rc;
+
+	memset(&v, 0, sizeof v);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	signal(SIGALRM, SIG_DFL);
+	v.result = AUTH_ERROR;
+	if (start(cfg, user) == 0) {
+		conv_state.pass = pass;
+		rc = pam_authenticate(pamh, PAM_DISALLOW_NULL_AUTHTOK);
+		conv_state.pass = NULL;		/* no module hears it again */
+		if (rc == PAM_SUCCESS) {
+			step = "pam_acct_mgmt";
+			rc = pam_acct_mgmt(pamh, PAM_DISALLOW_NULL_AUTHTOK);
+		}
+		if (rc == PAM_SUCCESS) {
+			step = "pam_get_item(PAM_USER)";
+			rc = pam_get_item(pamh, PAM_USER, &item);
+			if (rc == PAM_SUCCESS && (item == NULL ||
+			    snprintf(v.name, sizeof v.name, "%s", (const char *)item) >=
+			    (int)sizeof v.name)) {
+				rc = PAM_USER_UNKNOWN;
+			}
+		}
+		v.result = rc == PAM_SUCCESS ? AUTH_OK : AUTH_FAIL;
+		if (rc != PAM_SUCCESS) {
+			because(step, rc);
+		}
+		pam_end(pamh, rc);
+	}
+	memcpy(v.why, why, sizeof v.why);
+	(void)!write(fd, &v, sizeof v);
+	_exit(EXIT_OK);
+}
+
+struct reading {
+	int	fd;
+	struct verdict v;
+};
+
+static int
+read_verdict(void *arg)
+{
+	struct reading *r = arg;
+	struct verdict *v = &r->v;
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < sizeof *v) {
+		n = read(r->fd, (char *)v + got, sizeof *v - got);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
 enum auth_result
 pamauth_check(const struct config *cfg, const char *user, const char *pass,
     char *name, size_t size, const char **reason)
 {
-	const void *item = NULL;
-	const char *step = "pam_authenticate";
-	int rc;
+	struct reading m;
+	int p[2], ok;
+	pid_t pid;
 
 	pamauth_forget();
 	*reason = why;
@@ -205,58 +333,64 @@ pamauth_check(const struct config *cfg, const char *user, const char *pass,
 	}
 	timeout_s = cfg->srv.login_timeout;
 	memset(&conv_state, 0, sizeof conv_state);
-	rc = pam_start(cfg->srv.pam_service, user, &conv, &pamh);
-	if (rc != PAM_SUCCESS) {
-		snprintf(why, sizeof why, "pam_start(%s): %s", cfg->srv.pam_service,
-		    pam_strerror(pamh, rc));
-		pamauth_forget();
+	if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+		snprintf(why, sizeof why, "cannot start the PAM check: %s", strerror(errno));
 		return AUTH_ERROR;
 	}
-	if ((rc = pam_set_item(pamh, PAM_RHOST, rhost)) != PAM_SUCCESS ||
-	    (rc = pam_set_item(pamh, PAM_TTY, "ftp")) != PAM_SUCCESS) {
-		because("pam_set_item", rc);
-		pamauth_forget();
+	if (pid == 0) {
+		close(p[0]);
+		check_in_child(cfg, user, pass, p[1]);
+	}
+	close(p[1]);
+	checker = pid;
+	memset(&m, 0, sizeof m);
+	m.fd = p[0];
+	ok = guarded_call(read_verdict, &m, "the PAM check (pam_authenticate, "
+	    "pam_acct_mgmt)") == 0;
+	checker = 0;
+	close(p[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+		continue;
+	}
+	if (!ok) {
+		snprintf(why, sizeof why, "the PAM check ended without an answer");
 		return AUTH_ERROR;
 	}
-	conv_state.pass = pass;
-	rc = guarded_call(pam_authenticate, PAM_DISALLOW_NULL_AUTHTOK, step);
-	conv_state.pass = NULL;		/* no module hears it again */
-	if (rc == PAM_SUCCESS) {
-		step = "pam_acct_mgmt";
-		rc = guarded_call(pam_acct_mgmt, PAM_DISALLOW_NULL_AUTHTOK, step);
+	m.v.why[sizeof m.v.why - 1] = '\0';
+	m.v.name[sizeof m.v.name - 1] = '\0';
+	memcpy(why, m.v.why, sizeof why);
+	if (m.v.result != AUTH_OK) {
+		return m.v.result == AUTH_FAIL ? AUTH_FAIL : AUTH_ERROR;
 	}
-	if (rc == PAM_SUCCESS) {
-		rc = pam_get_item(pamh, PAM_USER, &item);
-		step = "pam_get_item(PAM_USER)";
-		if (rc == PAM_SUCCESS && (item == NULL ||
-		    snprintf(name, size, "%s", (const char *)item) >= (int)size)) {
-			rc = PAM_USER_UNKNOWN;
-		}
-	}
-	if (rc != PAM_SUCCESS) {
-		because(step, rc);
-		pamauth_forget();
+	if (snprintf(name, size, "%s", m.v.name) >= (int)size) {
+		snprintf(why, sizeof why, "PAM_USER too long");
 		return AUTH_FAIL;
 	}
+	snprintf(accepted_name, sizeof accepted_name, "%s", m.v.name);
+	accepted = 1;
 	return AUTH_OK;
 }
 
 int
-pamauth_open(const char **reason)
+pamauth_open(const struct config *cfg, const char **reason)
 {
-	int rc;
+	int establish = PAM_ESTABLISH_CRED, delete = PAM_DELETE_CRED, rc;
 
 	*reason = why;
-	rc = guarded_call(pam_setcred, PAM_ESTABLISH_CRED, "pam_setcred");
+	accepted = 0;
+	if (start(cfg, accepted_name) != 0) {
+		return -1;
+	}
+	rc = guarded_call(call_setcred, &establish, "pam_setcred");
 	if (rc != PAM_SUCCESS) {
 		because("pam_setcred", rc);
 		pamauth_forget();
 		return -1;
 	}
-	rc = guarded_call(pam_open_session, 0, "pam_open_session");
+	rc = guarded_call(call_open_session, NULL, "pam_open_session");
 	if (rc != PAM_SUCCESS) {
 		because("pam_open_session", rc);
-		(void)guarded_call(pam_setcred, PAM_DELETE_CRED, "pam_setcred");
+		(void)guarded_call(call_setcred, &delete, "pam_setcred");
 		pamauth_forget();
 		return -1;
 	}
@@ -285,8 +419,8 @@ pamauth_keep(int close_fd)
 	}
 	if (pid > 0) {
 		/* the session: p[1] stays open until it (and what it forks)
-		 * ends; the handle's copy here is dropped, the password that
-		 * PAM_AUTHTOK held overwritten, the modules' data left alone */
+		 * ends; its copy of the handle is dropped, the modules' data
+		 * left alone (PAM_DATA_SILENT): the closer cleans up */
 		close(p[0]);
 		pam_end(pamh, PAM_SUCCESS | PAM_DATA_SILENT);
 		pamh = NULL;

@@ -271,7 +271,7 @@ monitor_pam_session(struct session *s)
 {
 	const char *reason;
 
-	if (pamauth_open(&reason) == 0) {
+	if (pamauth_open(s->cfg, &reason) == 0) {
 		return AUTH_OK;
 	}
 	log_event("login-failed", NULL, -1, "login failed: %s", reason);

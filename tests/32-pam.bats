@@ -280,7 +280,7 @@ ask_module() {
 	run chat "USER cfpam-u8" "PASS pam pw 8" "QUIT"
 	[ $(($(date +%s) - start)) -lt 8 ]
 	refute_output --partial "230"
-	wait_log "cfpam-u8: pam_authenticate did not return within login_timeout (1 seconds); closing"
+	wait_log "cfpam-u8: the PAM check (pam_authenticate, pam_acct_mgmt) did not return within login_timeout (1 seconds); closing"
 	wait_sessions_gone
 }
 
@@ -367,4 +367,20 @@ ask_module() {
 	login_ok cfpam-u10 'pam pw 10'
 	run server_log
 	assert_output --partial "cfpam-u9: login failed: pam_authenticate: Authentication failure"
+}
+
+@test "after a PAM login the session's memory holds neither the password nor the account's hash" {
+	require_production_build
+	sys_account cfpam-u12 'pam secret 12'
+	hash=$(getent shadow cfpam-u12 | cut -d: -f2)
+	unix_stack
+	pam_conf cfpam-u12
+	start_server
+	hold cfpam-u12 'pam secret 12'
+	sleep 0.3
+	run memory_holds "$PID" "$(printf %s 'pam secret 12' | od -An -tx1 | tr -d ' \n')"
+	assert_output "found 0"
+	run memory_holds "$PID" "$(printf %s "${hash:20}" | od -An -tx1 | tr -d ' \n')"
+	assert_output "found 0"
+	wait "$HELD"
 }

@@ -384,3 +384,67 @@ ask_module() {
 	assert_output "found 0"
 	wait "$HELD"
 }
+
+@test "cellftpd -t checks the PAM keys: guest_root's '%', guest_user's account and root, a missing service" {
+	write_conf <<-EOF
+	[server]
+	all_users = yes
+	system_auth = pam
+	pam_service = cellftpd-test-none-$$
+	guest_user = root
+	guest_root = /srv/%d
+	[user old]
+	system_login = true
+	system_user = nobody
+	root = $ROOT
+	[user bad]
+	system_login = maybe
+	root = $ROOT
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF:4: warning: pam_service: no /etc/pam.d/cellftpd-test-none-$$, so PAM uses the service 'other' (on Debian: deny)"
+	assert_line "$CONF:5: guest_user: 'root' is root (sessions never run as root)"
+	assert_line "$CONF:6: guest_root: only %u (the name) and %% may follow a '%'"
+	assert_line "$CONF:12: system_login: 'maybe' is not one of no, yes, pam"
+	# "true" still means yes
+	refute_output --partial "$CONF:7:"
+	refute_output --partial "$CONF:8:"
+	write_conf <<-EOF
+	[server]
+	all_users = yes
+	system_auth = pam
+	guest_user = nobody
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF:4: guest_user needs guest_root (e.g. /srv/ftp/%u)"
+}
+
+@test "over FTPS a PAM login transfers through the relay and its session is closed at the end" {
+	sys_account cfpam-u13 'pam pw 13'
+	head -c 300000 /dev/urandom >"$ROOT/tls.bin"
+	chown cfpam-u13: "$ROOT/tls.bin"
+	cert="$BATS_TEST_TMPDIR/cert.pem"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-days 2 -subj "/CN=cellftpd test" -keyout "$cert" -out "$cert" 2>/dev/null
+	cat >"$BATS_TEST_TMPDIR/mark.sh" <<-EOF
+	#!/bin/sh
+	echo "\$PAM_TYPE \$PAM_USER" >>$BATS_TEST_TMPDIR/marks
+	EOF
+	chmod 755 "$BATS_TEST_TMPDIR/mark.sh"
+	unix_stack "session required pam_exec.so $BATS_TEST_TMPDIR/mark.sh"
+	pam_conf cfpam-u13 "server:tls = explicit" "server:tls_certificate = $cert"
+	start_server
+	run ftp_curl --ssl-reqd -k -u 'cfpam-u13:pam pw 13' -o "$BATS_TEST_TMPDIR/got.bin" tls.bin
+	assert_success
+	assert_equal "$(checksum "$BATS_TEST_TMPDIR/got.bin")" "$(checksum "$ROOT/tls.bin")"
+	for _ in $(seq 100); do
+		grep -q close_session "$BATS_TEST_TMPDIR/marks" 2>/dev/null && break
+		sleep 0.05
+	done
+	run cat "$BATS_TEST_TMPDIR/marks"
+	assert_output "open_session cfpam-u13
+close_session cfpam-u13"
+	wait_sessions_gone
+}

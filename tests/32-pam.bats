@@ -254,9 +254,11 @@ ask_module() {
 	pam_conf cfpam-u11
 	start_server
 	login_bad cfpam-u11 'pam pw 11'
-	sed -i "s| off\$| on|" "$PAMFILE"
+	# alone, an echoing prompt is refused as well
+	pam_stack "auth required $BATS_TEST_TMPDIR/pam_cfpam_ask.so on" \
+		"auth required pam_permit.so" "account required pam_unix.so"
 	login_bad cfpam-u11 'pam pw 11'
-	sed -i "/pam_cfpam_ask/d" "$PAMFILE"
+	unix_stack "auth optional pam_echo.so hello from PAM to %u"
 	login_ok cfpam-u11 'pam pw 11'
 	run server_log
 	assert_output --partial "cfpam-u11: pam: hello from PAM to cfpam-u11"

@@ -84,7 +84,7 @@ login_bad() {	# login_bad USER PASS
 hold() {
 	local before
 	before=$(grep -c "$1: logged in as system user" "$SERVER_LOG" || true)
-	chat "USER $1" "PASS $2" "sleep:3" "QUIT" >"$BATS_TEST_TMPDIR/hold.out" &
+	chat "USER $1" "PASS $2" "sleep:2" "QUIT" >"$BATS_TEST_TMPDIR/hold.out" &
 	HELD=$!
 	for _ in $(seq 100); do
 		[ "$(grep -c "$1: logged in as system user" "$SERVER_LOG")" -gt "$before" ] && break

@@ -14,7 +14,7 @@ WERROR     ?= -Werror
 # linked: what every session needs. libsystemd (the journal) and
 # libarchive (conversions) are loaded only where they are used;
 # libseccomp is used at build time only, to compile the session's filter.
-PKGS        = inih libxcrypt libmd
+PKGS        = inih libxcrypt libmd pam
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wpointer-arith -Wvla -Wwrite-strings $(WERROR)
@@ -137,7 +137,8 @@ bench-quick: $(BIN)
 install: $(BIN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/xinetd.d $(DESTDIR)$(DOCDIR)/examples
+		$(DESTDIR)$(SYSCONFDIR)/xinetd.d $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(SYSCONFDIR)/pam.d
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/cellftpd
 	install -m 644 man/cellftpd.8 $(DESTDIR)$(MANDIR)/man8/cellftpd.8
 	install -m 644 man/cellftpd.conf.5 $(DESTDIR)$(MANDIR)/man5/cellftpd.conf.5
@@ -152,6 +153,7 @@ install: $(BIN)
 	sed 's|/usr/local/sbin|$(SBINDIR)|g' xinetd/cellftps \
 		> $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps
 	install -m 644 conf/haproxy.cfg $(DESTDIR)$(DOCDIR)/examples/haproxy.cfg
+	install -m 644 pam/cellftpd $(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
 	test -e $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf || \
 		install -m 600 conf/cellftpd.conf $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf
 
@@ -166,7 +168,8 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/cellftps@.service \
 		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftpd \
 		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps \
-		$(DESTDIR)$(DOCDIR)/examples/haproxy.cfg
+		$(DESTDIR)$(DOCDIR)/examples/haproxy.cfg \
+		$(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
 
 clean:
 	rm -rf build build-san build-fuzz cellftpd

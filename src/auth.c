@@ -225,6 +225,14 @@ set_identity(struct account *a, const char *sysname)
 	return 0;
 }
 
+/* system_login = pam, or yes with system_auth = pam */
+static int
+uses_pam(const struct config *cfg, int system_login)
+{
+	return system_login == SYSLOGIN_PAM ||
+	    (system_login == SYSLOGIN_YES && cfg->srv.system_auth == SYSAUTH_PAM);
+}
+
 static enum auth_result
 from_section(const struct config *cfg, const struct user_conf *u,
     const char *pass, struct account *a, const char **reason)
@@ -249,6 +257,14 @@ from_section(const struct config *cfg, const struct user_conf *u,
 		if (!check_plain(u->password, pass)) {
 			*reason = "wrong password";
 			return AUTH_FAIL;
+		}
+	} else if (uses_pam(cfg, u->system_login)) {
+		char name[USER_NAME_MAX + 1];
+		enum auth_result r = pamauth_check(cfg, u->name, pass, name, sizeof name,
+		    reason);
+
+		if (r != AUTH_OK) {
+			return r;	/* the section's name stays the account's */
 		}
 	} else if (u->system_login) {
 		if (!check_shadow(u->name, pass, reason)) {
@@ -283,33 +299,27 @@ from_section(const struct config *cfg, const struct user_conf *u,
 	return AUTH_OK;
 }
 
-/* ftpmgr's allUsers: a system account without a section. */
+/* An all_users account whose password was checked: as itself. */
 static enum auth_result
-from_system(const struct config *cfg, const char *user, const char *pass,
-    struct account *a, const char **reason)
+as_system(const struct config *cfg, const char *user, struct account *a,
+    const char **reason)
 {
 	struct passwd *pw = getpwnam(user);
 	int restricted;
 
-	if (pw == NULL) {
-		*reason = "unknown user";
-		return AUTH_FAIL;
-	}
-	if (pw->pw_uid == 0) {
-		*reason = "root may not log in";
-		return AUTH_FAIL;
-	}
-	if (!check_shadow(user, pass, reason)) {
-		return AUTH_FAIL;
-	}
-	pw = getpwnam(user);	/* getspnam may have reused the buffer */
 	if (pw == NULL || set_identity(a, user) != 0) {
 		*reason = "unknown user";
 		return AUTH_FAIL;
 	}
+	if (a->uid == 0) {
+		*reason = "root may not log in";
+		return AUTH_FAIL;
+	}
+	pw = getpwnam(user);	/* set_identity used the same buffer */
 	restricted = config_word_in(&cfg->srv.restricted_users, user, 0) ||
 	    config_word_in(&cfg->srv.restricted_users, "*", 0);
-	if (set_str(a->root, sizeof a->root, restricted ? pw->pw_dir : "/") != 0 ||
+	if (pw == NULL ||
+	    set_str(a->root, sizeof a->root, restricted ? pw->pw_dir : "/") != 0 ||
 	    set_str(a->home, sizeof a->home, restricted ? "/" : pw->pw_dir) != 0) {
 		*reason = "home directory path too long";
 		return AUTH_ERROR;
@@ -320,11 +330,120 @@ from_system(const struct config *cfg, const char *user, const char *pass,
 	return AUTH_OK;
 }
 
+/* A name that may stand for %u in guest_root: one path component. */
+static int
+guest_name_ok(const char *name)
+{
+	return name[0] != '\0' && name[0] != '.' && strchr(name, '/') == NULL;
+}
+
+/* guest_root with each %u the name and %% a '%' (config.c allows no
+ * other '%'). */
+int
+auth_guest_root(const char *tmpl, const char *name, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (const char *p = tmpl; *p != '\0'; p++) {
+		const char *add = p;
+		size_t len = 1;
+
+		if (p[0] == '%' && p[1] == 'u') {
+			add = name;
+			len = strlen(name);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			p++;
+		}
+		if (len >= size - n) {
+			return -1;
+		}
+		memcpy(out + n, add, len);
+		n += len;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* A virtual user: a name PAM accepts that no system account has runs as
+ * guest_user, in guest_root with %u its name, starting in "/". */
+static enum auth_result
+as_guest(const struct config *cfg, const char *name, struct account *a,
+    const char **reason)
+{
+	if (!guest_name_ok(name)) {
+		*reason = "not a virtual user's name (empty, '/' or a leading '.')";
+		return AUTH_FAIL;
+	}
+	if (set_identity(a, cfg->srv.guest_user) != 0 || a->uid == 0) {
+		*reason = "guest_user not found, or root";
+		return AUTH_ERROR;
+	}
+	if (auth_guest_root(cfg->srv.guest_root, name, a->root, sizeof a->root) != 0) {
+		*reason = "guest_root too long with the name";
+		return AUTH_ERROR;
+	}
+	strcpy(a->home, "/");
+	a->allow_write = WRITE_YES;	/* the kernel's permissions decide */
+	a->umask = cfg->srv.umask;
+	a->symlinks = SYMLINKS_CONTAIN;
+	return AUTH_OK;
+}
+
+/* ftpmgr's allUsers: a system account without a section, checked in
+ * the shadow file or by PAM (system_auth); with PAM and guest_user, also
+ * a name that has no system account (a virtual user). */
+static enum auth_result
+from_system(const struct config *cfg, const char *user, const char *pass,
+    struct account *a, const char **reason)
+{
+	struct passwd *pw = getpwnam(user);
+	char name[USER_NAME_MAX + 1];
+	enum auth_result r;
+
+	if (pw != NULL && pw->pw_uid == 0) {
+		*reason = "root may not log in";
+		return AUTH_FAIL;
+	}
+	if (cfg->srv.system_auth != SYSAUTH_PAM) {
+		if (pw == NULL) {
+			*reason = "unknown user";
+			return AUTH_FAIL;
+		}
+		if (!check_shadow(user, pass, reason)) {
+			return AUTH_FAIL;
+		}
+		return as_system(cfg, user, a, reason);
+	}
+	if (pw == NULL && cfg->srv.guest_user == NULL) {
+		*reason = "unknown user (no system account, and no guest_user)";
+		return AUTH_FAIL;
+	}
+	if (pw == NULL && !guest_name_ok(user)) {
+		*reason = "not a virtual user's name (empty, '/' or a leading '.')";
+		return AUTH_FAIL;
+	}
+	r = pamauth_check(cfg, user, pass, name, sizeof name, reason);
+	if (r != AUTH_OK) {
+		return r;
+	}
+	/* PAM_USER: a module may have given the account's own name */
+	if (getpwnam(name) != NULL) {
+		return as_system(cfg, name, a, reason);
+	}
+	if (cfg->srv.guest_user == NULL) {
+		*reason = "unknown user (no system account, and no guest_user)";
+		return AUTH_FAIL;
+	}
+	return as_guest(cfg, name, a, reason);
+}
+
 enum auth_result
 auth_check(const struct config *cfg, const char *user, const char *pass,
     struct account *out, const char **reason)
 {
 	const struct user_conf *u;
+	enum auth_result r = AUTH_FAIL;
 
 	memset(out, 0, sizeof *out);
 	*reason = "unknown user";
@@ -345,12 +464,14 @@ auth_check(const struct config *cfg, const char *user, const char *pass,
 		return AUTH_FAIL;	/* "anonymous" is not one of anonymous_names */
 	}
 	if (u != NULL) {
-		return from_section(cfg, u, pass, out, reason);
+		r = from_section(cfg, u, pass, out, reason);
+	} else if (cfg->srv.all_users) {
+		r = from_system(cfg, user, pass, out, reason);
 	}
-	if (cfg->srv.all_users) {
-		return from_system(cfg, user, pass, out, reason);
+	if (r != AUTH_OK) {
+		pamauth_forget();	/* PAM said yes, but the account is unusable */
 	}
-	return AUTH_FAIL;
+	return r;
 }
 
 /* yescrypt with libxcrypt's default cost */

@@ -40,6 +40,8 @@ enum tls_mode { TLS_OFF = 0, TLS_EXPLICIT, TLS_IMPLICIT };
 enum tls_version { TLSV_12 = 0, TLSV_13 };
 enum tls_require { REQ_NO = 0, REQ_LOGIN, REQ_ALL };
 enum proxy_untrusted { UNTRUSTED_REFUSE = 0, UNTRUSTED_DIRECT };
+enum system_login { SYSLOGIN_NO = 0, SYSLOGIN_YES, SYSLOGIN_PAM };
+enum system_auth { SYSAUTH_SHADOW = 0, SYSAUTH_PAM };
 
 struct wordlist {
 	char	**v;
@@ -115,6 +117,10 @@ struct server_conf {
 	struct wordlist proxy_from;
 	int	  proxy_untrusted;	/* enum proxy_untrusted */
 	long long max_upload_size;	/* bytes, 0: unlimited */
+	int	  system_auth;		/* enum system_auth */
+	char	 *pam_service;
+	char	 *guest_user;		/* all_users names PAM accepts without an account */
+	char	 *guest_root;		/* ... and their root, %u the name */
 	int	  key_line[40];
 };
 
@@ -277,6 +283,8 @@ int auth_is_anonymous(const struct config *, const char *user);
 int auth_hash_password(const char *pass, char *out, size_t size);
 int auth_hash_valid(const char *hash, const char *salt);
 int is_hex64(const char *);
+/* guest_root with %u the name and %% a '%': -1 when it does not fit. */
+int auth_guest_root(const char *tmpl, const char *name, char *out, size_t size);
 int ct_equal(const void *a, const void *b, size_t n);
 void wipe(void *p, size_t n);
 
@@ -292,6 +300,26 @@ int priv_separated(void);
 /* In the pre-login process: ask the parent; hand the session over. */
 enum auth_result priv_login(const char *user, const char *pass);
 void priv_handover(const struct session *) __attribute__((noreturn));
+
+/* ---- pam.c (the root parent's PAM conversation and session) ---- */
+
+/* The client's address, for PAM_RHOST (before a login is checked). */
+void pamauth_client(const char *addr);
+/* pam_start, pam_authenticate, pam_acct_mgmt for user and pass; on
+ * AUTH_OK the handle is kept and name holds PAM_USER (a module may have
+ * changed it). reason: for the log. */
+enum auth_result pamauth_check(const struct config *, const char *user, const char *pass,
+    char *name, size_t size, const char **reason);
+/* A PAM login is pending: pam_setcred and pam_open_session, as root,
+ * before the drop; -1 with *reason when the session may not open. */
+int pamauth_pending(void);
+int pamauth_open(const struct config *, const char **reason);
+/* Leave a root process behind that closes the session when this one
+ * ends; this one forgets the handle. close_fd: a descriptor that process
+ * must not hold open besides the control connection (or -1). */
+void pamauth_keep(int close_fd);
+/* Forget a handle no session was opened for. */
+void pamauth_forget(void);
 
 /* ---- tls.c ---- */
 

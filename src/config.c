@@ -44,6 +44,8 @@ static const char *const require_choices[] = { "no", "login", "all", NULL };
 /* index = the PROXY_V1 | PROXY_V2 bits accepted */
 static const char *const proxy_choices[] = { "no", "v1", "v2", "any", NULL };
 static const char *const untrusted_choices[] = { "refuse", "direct", NULL };
+static const char *const sysauth_choices[] = { "shadow", "pam", NULL };
+static const char *const syslogin_choices[] = { "no", "yes", "pam", NULL };
 
 #define S(f) offsetof(struct server_conf, f)
 static const struct key server_keys[] = {
@@ -80,6 +82,10 @@ static const struct key server_keys[] = {
 	{ "proxy_from",		K_LIST,	 S(proxy_from),		0, 0, NULL },
 	{ "proxy_untrusted",	K_ENUM,	 S(proxy_untrusted),	0, 0, untrusted_choices },
 	{ "max_upload_size",	K_SIZE,	 S(max_upload_size),	0, 0, NULL },
+	{ "system_auth",	K_ENUM,	 S(system_auth),	0, 0, sysauth_choices },
+	{ "pam_service",	K_STR,	 S(pam_service),	0, 0, NULL },
+	{ "guest_user",		K_STR,	 S(guest_user),		0, 0, NULL },
+	{ "guest_root",		K_STR,	 S(guest_root),		0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 #undef S
@@ -91,7 +97,7 @@ static const struct key user_keys[] = {
 	[UK_HASH]     = { "password_hash",	K_SECRET, U(password_hash),	0, 0, NULL },
 	[UK_SALT]     = { "password_salt",	K_SECRET, U(password_salt),	0, 0, NULL },
 	[UK_PASSWORD] = { "password",		K_SECRET, U(password),		0, 0, NULL },
-	[UK_SYSLOGIN] = { "system_login",	K_BOOL,	 U(system_login),	0, 0, NULL },
+	[UK_SYSLOGIN] = { "system_login",	K_ENUM,	 U(system_login),	0, 0, syslogin_choices },
 	[UK_SYSUSER]  = { "system_user",	K_STR,	 U(system_user),	0, 0, NULL },
 	[UK_ROOT]     = { "root",		K_STR,	 U(root),		0, 0, NULL },
 	[UK_HOME]     = { "home",		K_STR,	 U(home),		0, 0, NULL },
@@ -540,6 +546,11 @@ badrange:
 			*(int *)field = b ? WRITE_YES : WRITE_NO;
 			return;
 		}
+		/* ... and of system_login, a boolean before PAM */
+		if (k->choices == syslogin_choices && parse_bool(v, &b) == 0) {
+			*(int *)field = b ? SYSLOGIN_YES : SYSLOGIN_NO;
+			return;
+		}
 		problem(cfg, ld->line, 0, "%s: '%s' is not one of %s%s%s%s%s",
 		    k->name, v, k->choices[0], k->choices[1] ? ", " : "",
 		    k->choices[1] ? k->choices[1] : "",
@@ -859,6 +870,7 @@ defaults(struct config *cfg)
 	s->atomic_uploads = 1;
 	s->log = LOGTO_AUTO;
 	s->unprivileged_user = xstrdup("nobody");
+	s->pam_service = xstrdup("cellftpd");
 	s->tls_ciphers = xstrdup("ECDHE+AESGCM:ECDHE+CHACHA20");
 	s->tls_ciphersuites = xstrdup("TLS_AES_256_GCM_SHA384:"
 	    "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256");
@@ -917,7 +929,8 @@ static void
 check_user(struct config *cfg, struct user_conf *u, int checks)
 {
 	const int *kl = u->key_line;
-	int forms = (u->password_hash != NULL) + (u->password != NULL) + u->system_login;
+	int forms = (u->password_hash != NULL) + (u->password != NULL) +
+	    (u->system_login != SYSLOGIN_NO);
 	int anonymous = strcmp(u->name, "anonymous") == 0;
 	const char *sysuser;
 	struct passwd *pw = NULL;
@@ -1081,6 +1094,89 @@ config_proxy_trusted(const struct config *cfg, const struct sockaddr_storage *pe
 	return 0;
 }
 
+/* Does any account go through PAM? */
+static int
+pam_used(const struct config *cfg)
+{
+	if (cfg->srv.all_users && cfg->srv.system_auth == SYSAUTH_PAM) {
+		return 1;
+	}
+	for (size_t i = 0; i < cfg->nusers; i++) {
+		int sl = cfg->users[i].system_login;
+
+		if (sl == SYSLOGIN_PAM ||
+		    (sl == SYSLOGIN_YES && cfg->srv.system_auth == SYSAUTH_PAM)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* pam_service, guest_user and guest_root */
+static void
+check_pam(struct config *cfg, int checks)
+{
+	struct server_conf *s = &cfg->srv;
+	const int *kl = s->key_line;
+	int svc_line = kl[find_key(server_keys, "pam_service")];
+	int guest_line = kl[find_key(server_keys, "guest_user")];
+	int root_line = kl[find_key(server_keys, "guest_root")];
+	int virtual = s->all_users && s->system_auth == SYSAUTH_PAM;
+
+	if (s->pam_service[0] == '\0' || strchr(s->pam_service, '/') != NULL ||
+	    s->pam_service[0] == '.') {
+		problem(cfg, svc_line, 0, "pam_service '%s' is not a file name in "
+		    "/etc/pam.d", s->pam_service);
+	} else if ((checks & CONF_CHECK_FS) && pam_used(cfg)) {
+		char etc[300], vendor[300];
+		struct stat st;
+
+		snprintf(etc, sizeof etc, "/etc/pam.d/%s", s->pam_service);
+		snprintf(vendor, sizeof vendor, "/usr/lib/pam.d/%s", s->pam_service);
+		if (stat(etc, &st) != 0 && stat(vendor, &st) != 0) {
+			problem(cfg, svc_line, 1, "pam_service: no %s, so PAM uses the "
+			    "service 'other' (on Debian: deny)", etc);
+		}
+	}
+	if (s->guest_root != NULL) {
+		const char *p = s->guest_root;
+
+		if (p[0] != '/') {
+			problem(cfg, root_line, 0, "guest_root '%s' must be an absolute "
+			    "path", p);
+		}
+		for (; (p = strchr(p, '%')) != NULL; p += 2) {
+			if (p[1] != 'u' && p[1] != '%') {
+				problem(cfg, root_line, 0, "guest_root: only %%u (the "
+				    "name) and %%%% may follow a '%%'");
+				break;
+			}
+		}
+	}
+	if (s->guest_user != NULL && s->guest_root == NULL) {
+		problem(cfg, guest_line, 0, "guest_user needs guest_root (e.g. "
+		    "/srv/ftp/%%u)");
+	}
+	if (s->guest_root != NULL && s->guest_user == NULL) {
+		problem(cfg, root_line, 1, "guest_root has no effect without guest_user");
+	}
+	if (s->guest_user != NULL && !virtual) {
+		problem(cfg, guest_line, 1, "guest_user has no effect without "
+		    "all_users = yes and system_auth = pam");
+	}
+	if (s->guest_user != NULL && (checks & CONF_CHECK_FS)) {
+		struct passwd *pw = getpwnam(s->guest_user);
+
+		if (pw == NULL) {
+			problem(cfg, guest_line, 0, "guest_user: no system account '%s'",
+			    s->guest_user);
+		} else if (pw->pw_uid == 0) {
+			problem(cfg, guest_line, 0, "guest_user: '%s' is root "
+			    "(sessions never run as root)", s->guest_user);
+		}
+	}
+}
+
 static void
 check_server(struct config *cfg, int checks)
 {
@@ -1132,6 +1228,7 @@ check_server(struct config *cfg, int checks)
 	}
 	check_tls(cfg, checks);
 	check_proxy(cfg);
+	check_pam(cfg, checks);
 	if (s->restricted_users.n > 0 && !s->all_users) {
 		problem(cfg, kl[find_key(server_keys, "restricted_users")], 1,
 		    "restricted_users has no effect without all_users = yes");
@@ -1307,6 +1404,9 @@ config_free(struct config *cfg)
 	free(cfg->srv.message_file);
 	free(cfg->srv.xferlog);
 	free(cfg->srv.unprivileged_user);
+	free(cfg->srv.pam_service);
+	free(cfg->srv.guest_user);
+	free(cfg->srv.guest_root);
 	free(cfg->srv.tls_certificate);
 	free(cfg->srv.tls_key);
 	free(cfg->srv.tls_ciphers);

@@ -24,6 +24,7 @@
 #define LOGIN_FAILURES_MAX	100	/* upper bound for max_login_failures */
 #define ANON_UPLOAD_UMASK	077	/* anonymous uploads without a umask key */
 #define LOGIN_GRACE_SEC		2	/* after login_timeout, the socket is shut */
+#define PAM_CLOSE_SEC		10	/* pam_close_session after the session ends */
 
 /* configuration */
 #define CONF_FILE_MAX		(1024 * 1024)	/* bytes in the configuration file */

@@ -9,7 +9,8 @@
  * an attacker gains no extra guesses. On success the child hands over
  * what it had read past PASS and exits; the parent becomes the session.
  *
- * Everything this file does as root is in priv_monitor(). */
+ * Everything this file does as root is in priv_monitor(); with PAM, it
+ * calls pam.c, which is as privileged (see there). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -263,6 +264,21 @@ monitor_proxy(struct session *s, int fd)
 	}
 }
 
+/* A login PAM accepted: its session opens now, as root, before the
+ * drop (pam_setcred, pam_open_session), or the login fails. */
+static enum auth_result
+monitor_pam_session(struct session *s)
+{
+	const char *reason;
+
+	if (pamauth_open(s->cfg, &reason) == 0) {
+		return AUTH_OK;
+	}
+	log_event("login-failed", NULL, -1, "login failed: %s", reason);
+	s->failures++;
+	return s->failures >= s->cfg->srv.max_login_failures ? AUTH_CLOSE : AUTH_FAIL;
+}
+
 /* Answer requests until a login succeeds; then take over the session. */
 static void
 priv_monitor(struct session *s, int fd)
@@ -306,8 +322,12 @@ priv_monitor(struct session *s, int fd)
 			memcpy(s->user, user, n);
 			s->user[n] = '\0';
 		}
+		pamauth_client(s->peer_addr);	/* PAM_RHOST: the real client */
 		r = login_check(s, user, pass);
 		wipe(pass, sizeof pass);
+		if (r == AUTH_OK && pamauth_pending()) {
+			r = monitor_pam_session(s);
+		}
 		rep.result = r;
 		if (send_msg(fd, &rep, sizeof rep) != 0) {
 			end(EXIT_OK);
@@ -350,6 +370,9 @@ priv_monitor(struct session *s, int fd)
 		child = 0;
 		close(fd);
 	}
+	/* a PAM session is closed, when this one ends, by a root process
+	 * left behind for that alone */
+	pamauth_keep(h.tls ? s->tls_chan : -1);
 	memcpy(s->ctrl.buf, h.buf, h.len);
 	s->ctrl.pos = 0;
 	s->ctrl.len = h.len;

@@ -46,6 +46,7 @@ write_tls_conf() {	# write_tls_conf [server lines...]
 	assert_success
 	run bash -c "cd '$dest' && find . -type f -printf '%p %m\n' | sort"
 	assert_output "./etc/cellftpd.conf 600
+./etc/pam.d/cellftpd 644
 ./etc/xinetd.d/cellftpd 644
 ./etc/xinetd.d/cellftps 644
 ./usr/lib/systemd/system/cellftpd.socket 644

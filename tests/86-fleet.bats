@@ -466,9 +466,12 @@ fcurl() {
 	fleet
 	local_file one.bin 6000000
 	local_file two.bin 6000000
-	fcurl --limit-rate 4M -T "$BATS_TEST_TMPDIR/one.bin" "$URL:$PORT/same.bin" &
+	# the second once the first is in: leastconn then sends it to the
+	# other host (two at the same instant may race inside HAProxy)
+	fcurl --limit-rate 2M -T "$BATS_TEST_TMPDIR/one.bin" "$URL:$PORT/same.bin" &
 	local a=$!
-	fcurl --limit-rate 4M -T "$BATS_TEST_TMPDIR/two.bin" "$URL:$PORT/same.bin" &
+	wait_fleet_log "alice: logged in"
+	fcurl --limit-rate 2M -T "$BATS_TEST_TMPDIR/two.bin" "$URL:$PORT/same.bin" &
 	local b=$!
 	wait "$a"
 	wait "$b"
@@ -492,6 +495,8 @@ fcurl() {
 	for i in 1 2; do
 		fcurl --limit-rate 1M -T "$BATS_TEST_TMPDIR/up.bin" "$URL:$PORT/up$i.bin" &
 		pids+=($!)
+		# one in before the next: leastconn sends that to the other host
+		wait_fleet_log "alice: logged in" "$i"
 	done
 	local _
 	for _ in $(seq 100); do

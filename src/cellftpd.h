@@ -78,6 +78,8 @@ struct user_conf {
 	int	  require_tls;		/* enum tls_require */
 	int	  require_tls_set;
 	long long max_upload_size;	/* bytes, 0: unlimited, -1: the server's */
+	long long max_rate_download;	/* bytes per second, 0: unlimited, -1: the server's */
+	long long max_rate_upload;
 	int	  line;			/* of the section header */
 	int	  key_line[16];		/* line of each key, by table index */
 };
@@ -117,6 +119,8 @@ struct server_conf {
 	struct wordlist proxy_from;
 	int	  proxy_untrusted;	/* enum proxy_untrusted */
 	long long max_upload_size;	/* bytes, 0: unlimited */
+	long long max_rate_download;	/* bytes per second, 0: unlimited */
+	long long max_rate_upload;
 	int	  system_auth;		/* enum system_auth */
 	char	 *pam_service;
 	char	 *guest_user;		/* all_users names PAM accepts without an account */
@@ -442,6 +446,7 @@ struct session {
 	int	  pasv_ip_set;
 	long long rest;			/* REST offset for the next transfer */
 	long long xfer_bytes;		/* of the transfer running now */
+	long long xfer_rate;		/* its max_rate_*, bytes per second, 0: none */
 	struct timespec xfer_start;
 	int	  ctrl_held;		/* the control buffer is full until then */
 	int	  ctrl_eof;		/* the client closed the control connection */
@@ -534,6 +539,8 @@ enum xfer_result { XR_OK = 0, XR_ABORTED, XR_TIMEOUT, XR_LOST, XR_NOSPACE,
 /* Wait for fd (POLLIN/POLLOUT) while watching the control connection:
  * XR_OK when fd is ready, else XR_ABORTED, XR_TIMEOUT or XR_LOST. */
 enum xfer_result xfer_wait(struct session *, int fd, short events);
+/* A transfer starts now: its byte count, clock and rate limit. */
+void xfer_begin(struct session *, int upload);
 /* Write all of buf to a non-blocking data socket. */
 enum xfer_result xfer_send(struct session *, int fd, const char *buf, size_t len);
 /* TYPE A: LF to CR LF (out holds 2 * n); CR LF to LF in place. */

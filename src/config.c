@@ -82,6 +82,8 @@ static const struct key server_keys[] = {
 	{ "proxy_from",		K_LIST,	 S(proxy_from),		0, 0, NULL },
 	{ "proxy_untrusted",	K_ENUM,	 S(proxy_untrusted),	0, 0, untrusted_choices },
 	{ "max_upload_size",	K_SIZE,	 S(max_upload_size),	0, 0, NULL },
+	{ "max_rate_download",	K_SIZE,	 S(max_rate_download),	0, 0, NULL },
+	{ "max_rate_upload",	K_SIZE,	 S(max_rate_upload),	0, 0, NULL },
 	{ "system_auth",	K_ENUM,	 S(system_auth),	0, 0, sysauth_choices },
 	{ "pam_service",	K_STR,	 S(pam_service),	0, 0, NULL },
 	{ "guest_user",		K_STR,	 S(guest_user),		0, 0, NULL },
@@ -106,6 +108,8 @@ static const struct key user_keys[] = {
 	[UK_SYMLINKS] = { "symlinks",		K_ENUM,	 U(symlinks),		0, 0, symlink_choices },
 	[UK_REQTLS]   = { "require_tls",	K_ENUM,	 U(require_tls),	0, 0, require_choices },
 	{ "max_upload_size",	K_SIZE,	 U(max_upload_size),	0, 0, NULL },
+	{ "max_rate_download",	K_SIZE,	 U(max_rate_download),	0, 0, NULL },
+	{ "max_rate_upload",	K_SIZE,	 U(max_rate_upload),	0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 #undef U
@@ -645,6 +649,8 @@ begin_section(struct loader *ld, const char *name)
 		ld->user->line = ld->line;
 		ld->user->allow_write = WRITE_NO;
 		ld->user->max_upload_size = -1;	/* the server's */
+		ld->user->max_rate_download = -1;
+		ld->user->max_rate_upload = -1;
 		ld->sec = SEC_USER;
 	} else {
 		problem(cfg, ld->line, 0, "unknown section [%s]", name);

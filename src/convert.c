@@ -315,8 +315,7 @@ convert_retr(struct session *s, const char *vpath, long long rest)
 		close(top);
 		return 1;
 	}
-	s->xfer_bytes = 0;
-	clock_gettime(CLOCK_MONOTONIC, &s->xfer_start);
+	xfer_begin(s, 0);
 	reply(s, 150, "Opening BINARY mode data connection for %s (converted from %s)",
 	    vpath, base_path);
 	if (data_protect(s, &o.dfd) != 0) {

@@ -43,6 +43,10 @@
 /* data connections and transfers */
 #define XFER_BUF		(256 * 1024)	/* bytes per read/write of a transfer */
 #define SENDFILE_CHUNK		(4 * 1024 * 1024)	/* bytes per sendfile call */
+/* under max_rate_*: at most 1/RATE_STEPS s worth of bytes at once, and
+ * never fewer than RATE_CHUNK_MIN */
+#define RATE_STEPS		20
+#define RATE_CHUNK_MIN		1024
 #define STOU_TRIES_MAX		16	/* unique names tried by STOU */
 #define TEMP_TRIES_MAX		16	/* temporary names tried by atomic STOR */
 #define UPLOAD_SIZE_MAX		(1LL << 50)	/* bytes: the largest max_upload_size, 1024T */

@@ -589,7 +589,7 @@ list_data(struct session *s, char *arg, enum kind kind)
 		reply(s, 451, "Out of memory");
 		return;
 	}
-	s->xfer_bytes = 0;
+	xfer_begin(s, 0);
 	reply(s, 150, "Here comes the listing of %s", l.dir);
 	if (data_protect(s, &dfd) != 0) {
 		free(k);

@@ -72,29 +72,63 @@ verb_is(const char *line, const char *verb)
 	return strncasecmp(line, verb, n) == 0 && (line[n] == '\0' || line[n] == ' ');
 }
 
-enum xfer_result
-xfer_wait(struct session *s, int fd, short events)
+/* The control connection has input during a transfer: ABOR and QUIT
+ * act now, even behind other commands, which wait for the end of the
+ * transfer; STAT answers at once. */
+static enum xfer_result
+ctrl_during(struct session *s)
 {
 	char line[CTRL_LINE_MAX];
-	struct timespec deadline, now;
 
-	/* data_timeout from the last progress, whatever the control
-	 * connection brings meanwhile */
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += s->cfg->srv.data_timeout;
+	if (ctrl_fill(&s->ctrl) != 0) {
+		s->ctrl_eof = 1;	/* the caller cleans up, then ends */
+		return XR_ABORTED;
+	}
+	if (ctrl_take_verb(&s->ctrl, "ABOR") ||
+	    (s->quit = ctrl_take_verb(&s->ctrl, "QUIT")) != 0) {
+		log_debug_dialogue("<-", s->quit ? "QUIT" : "ABOR");
+		return XR_ABORTED;
+	}
+	while (ctrl_peek_line(&s->ctrl, line, sizeof line, 0) && verb_is(line, "STAT")) {
+		ctrl_peek_line(&s->ctrl, line, sizeof line, 1);
+		log_debug_dialogue("<-", line);
+		reply(s, 213, "Transfer in progress: %lld bytes so far", s->xfer_bytes);
+	}
+	/* a full buffer can take no ABOR: stop reading until the end */
+	s->ctrl_held = s->ctrl.len - s->ctrl.pos >= sizeof s->ctrl.buf / 2;
+	return XR_OK;
+}
+
+static long long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000LL + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Up to ms milliseconds (-1: data_timeout, then XR_TIMEOUT) for fd
+ * (-1: none) to be ready, the control connection watched meanwhile. */
+static enum xfer_result
+wait_for(struct session *s, int fd, short events, long long ms)
+{
+	struct timespec since;
+	long long limit = ms >= 0 ? ms : (long long)s->cfg->srv.data_timeout * 1000;
+
+	/* from the last progress, whatever the control connection brings */
+	clock_gettime(CLOCK_MONOTONIC, &since);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fd, .events = events },
 		    { .fd = s->ctrl.fd, .events = POLLIN } };
 		int watch = !s->ctrl_held;
-		long left;
+		long long left = limit - ms_since(&since);
+		enum xfer_result c;
 		int rc;
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = (deadline.tv_sec - now.tv_sec) * 1000 +
-		    (deadline.tv_nsec - now.tv_nsec) / 1000000;
 		rc = left <= 0 ? 0 : poll(p, watch ? 2 : 1, (int)left);
 		if (rc == 0) {
-			return XR_TIMEOUT;
+			return ms >= 0 ? XR_OK : XR_TIMEOUT;
 		}
 		if (rc < 0) {
 			if (errno == EINTR) {
@@ -102,45 +136,95 @@ xfer_wait(struct session *s, int fd, short events)
 			}
 			return XR_LOST;
 		}
-		if (watch && p[1].revents != 0) {
-			if (ctrl_fill(&s->ctrl) != 0) {
-				s->ctrl_eof = 1;	/* the caller cleans up, then ends */
-				return XR_ABORTED;
-			}
-			/* ABOR and QUIT act now, even behind other commands, which
-			 * wait for the end of the transfer; STAT answers when first */
-			if (ctrl_take_verb(&s->ctrl, "ABOR") ||
-			    (s->quit = ctrl_take_verb(&s->ctrl, "QUIT")) != 0) {
-				log_debug_dialogue("<-", s->quit ? "QUIT" : "ABOR");
-				return XR_ABORTED;
-			}
-			while (ctrl_peek_line(&s->ctrl, line, sizeof line, 0) &&
-			    verb_is(line, "STAT")) {
-				ctrl_peek_line(&s->ctrl, line, sizeof line, 1);
-				log_debug_dialogue("<-", line);
-				reply(s, 213, "Transfer in progress: %lld bytes so far",
-				    s->xfer_bytes);
-			}
-			/* a full buffer can take no ABOR: stop reading until the end */
-			s->ctrl_held = s->ctrl.len - s->ctrl.pos >= sizeof s->ctrl.buf / 2;
+		if (watch && p[1].revents != 0 && (c = ctrl_during(s)) != XR_OK) {
+			return c;
 		}
-		if (p[0].revents != 0) {
+		if (fd >= 0 && p[0].revents != 0) {
 			return XR_OK;
 		}
 	}
 }
 
 enum xfer_result
+xfer_wait(struct session *s, int fd, short events)
+{
+	return wait_for(s, fd, events, -1);
+}
+
+/* The session's own [user] section (anonymous sessions: [user
+ * anonymous]), NULL when it has none. */
+static const struct user_conf *
+own_section(const struct session *s)
+{
+	return config_user(s->cfg, s->acct.anonymous ? "anonymous" : s->acct.login);
+}
+
+/* max_rate_download or max_rate_upload of this session, 0 when none:
+ * the user's section's, else the server's. */
+static long long
+rate_limit(const struct session *s, int upload)
+{
+	const struct user_conf *u = own_section(s);
+	long long own = u == NULL ? -1 : upload ? u->max_rate_upload : u->max_rate_download;
+
+	return own >= 0 ? own : upload ? s->cfg->srv.max_rate_upload :
+	    s->cfg->srv.max_rate_download;
+}
+
+void
+xfer_begin(struct session *s, int upload)
+{
+	s->xfer_bytes = 0;
+	s->xfer_rate = rate_limit(s, upload);
+	clock_gettime(CLOCK_MONOTONIC, &s->xfer_start);
+}
+
+/* Bytes to move at once: all of want, or under a rate limit a twentieth
+ * of a second's worth. */
+static size_t
+step(const struct session *s, size_t want)
+{
+	long long n = s->xfer_rate / RATE_STEPS;
+
+	if (s->xfer_rate == 0) {
+		return want;
+	}
+	n = n < RATE_CHUNK_MIN ? RATE_CHUNK_MIN : n;
+	return (size_t)n < want ? (size_t)n : want;
+}
+
+/* Under a rate limit: wait until the bytes moved so far are due. */
+static enum xfer_result
+pace(struct session *s)
+{
+	while (s->xfer_rate > 0) {
+		long long ahead = s->xfer_bytes * 1000 / s->xfer_rate - ms_since(&s->xfer_start);
+		enum xfer_result w;
+
+		if (ahead <= 0) {
+			break;
+		}
+		if ((w = wait_for(s, -1, 0, ahead)) != XR_OK) {
+			return w;
+		}
+	}
+	return XR_OK;
+}
+
+enum xfer_result
 xfer_send(struct session *s, int fd, const char *p, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = write(fd, p, step(s, len));
 		enum xfer_result w;
 
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
 			s->xfer_bytes += n;
+			if ((w = pace(s)) != XR_OK) {
+				return w;
+			}
 			continue;
 		}
 		if (n < 0 && errno == EINTR) {
@@ -162,11 +246,14 @@ send_binary(struct session *s, int fd, int dfd, long long offset)
 	off_t off = (off_t)offset;
 
 	for (;;) {
-		ssize_t n = sendfile(dfd, fd, &off, SENDFILE_CHUNK);
+		ssize_t n = sendfile(dfd, fd, &off, step(s, SENDFILE_CHUNK));
 		enum xfer_result w;
 
 		if (n > 0) {
 			s->xfer_bytes += n;
+			if ((w = pace(s)) != XR_OK) {
+				return w;
+			}
 			continue;
 		}
 		if (n == 0) {
@@ -258,7 +345,7 @@ receive(struct session *s, int dfd, int fd, long long room)
 
 	for (;;) {
 		/* TYPE A: leave a byte of room for a held CR put back */
-		ssize_t n = read(dfd, buf, s->type_ascii ? sizeof buf - 1 : sizeof buf);
+		ssize_t n = read(dfd, buf, step(s, s->type_ascii ? sizeof buf - 1 : sizeof buf));
 		size_t len;
 		enum xfer_result w;
 
@@ -281,6 +368,9 @@ receive(struct session *s, int dfd, int fd, long long room)
 			return write_file(fd, "\r", 1, &room);
 		}
 		s->xfer_bytes += n;
+		if ((w = pace(s)) != XR_OK) {
+			return failed != XR_OK && w != XR_ABORTED ? failed : w;
+		}
 		if (failed != XR_OK) {
 			/* drained, so the client reads our reply */
 			if ((drained += n) > UPLOAD_DRAIN_MAX) {
@@ -294,12 +384,11 @@ receive(struct session *s, int dfd, int fd, long long room)
 }
 
 /* max_upload_size of this session, 0 when there is none: the user's
- * section's (anonymous sessions: [user anonymous]), else the server's. */
+ * section's, else the server's. */
 static long long
 upload_limit(const struct session *s)
 {
-	const struct user_conf *u = config_user(s->cfg, s->acct.anonymous ?
-	    "anonymous" : s->acct.login);
+	const struct user_conf *u = own_section(s);
 
 	return u != NULL && u->max_upload_size >= 0 ? u->max_upload_size :
 	    s->cfg->srv.max_upload_size;
@@ -459,8 +548,7 @@ cmd_retr(struct session *s, char *arg)
 		close(fd);
 		return;
 	}
-	s->xfer_bytes = 0;
-	clock_gettime(CLOCK_MONOTONIC, &s->xfer_start);
+	xfer_begin(s, 0);
 	reply(s, 150, "Opening %s mode data connection for %s (%lld bytes)",
 	    s->type_ascii ? "ASCII" : "BINARY", vpath, (long long)st.st_size - rest);
 	if (data_protect(s, &dfd) != 0) {
@@ -671,8 +759,7 @@ store(struct session *s, char *arg, enum store_kind kind)
 	if ((dfd = data_connect(s)) < 0) {
 		goto cleanup;
 	}
-	s->xfer_bytes = 0;
-	clock_gettime(CLOCK_MONOTONIC, &s->xfer_start);
+	xfer_begin(s, 1);
 	if (kind == UNIQUE) {
 		reply(s, 150, "FILE: %s", final);
 	} else {

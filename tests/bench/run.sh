@@ -101,6 +101,10 @@ rsa_cert_file=$B/tls.pem
 rsa_private_key_file=$B/tls.pem
 ssl_ciphers=HIGH
 EOF
+# rate limits of 10 MiB/s both ways, as each server spells them
+RATE=$((10 << 20))
+sed "/^log = /a max_rate_download = 10M\nmax_rate_upload = 10M" "$B/cellftpd.conf" >"$B/cellftpd-rate.conf"
+printf 'anon_max_rate=%s\n' "$RATE" | cat "$B/vsftpd.conf" - >"$B/vsftpd-rate.conf"
 # behind a balancer: PROXY v2 headers from any loopback address
 # (passive ports below the ephemeral range: HAProxy binds them all at
 # once, and the client's own connections must not hold one)
@@ -236,6 +240,19 @@ for r in $(seq "$ROUNDS"); do
 		read -r _ bytes _ s < <("$FB" retr "$PORT" /pub/mid "$MID" "$MIDSUM" 4)
 		stop
 		record "$r" "$server" "4 parallel RETR $((MID >> 20)) MiB (MB/s)" "$(python3 -c "print($bytes/$s/1e6)")"
+		# at a rate limit of 10 MiB/s: how close each server keeps to it
+		start "$server" -rate
+		read -r _ bytes _ s < <("$FB" retr "$PORT" /pub/mid "$MID" "$MIDSUM")
+		stop
+		record "$r" "$server" "RETR $((MID >> 20)) MiB at 10 MiB/s (% of the rate)" \
+			"$(python3 -c "print($bytes/$s/$RATE*100)")"
+		start "$server" -rate
+		name="/incoming/rate-$server-$r"
+		read -r _ bytes _ s < <("$FB" stor "$PORT" "$name" "$MID")
+		stop
+		rm -f "$B/tree$name"
+		record "$r" "$server" "STOR $((MID >> 20)) MiB at 10 MiB/s (% of the rate)" \
+			"$(python3 -c "print($bytes/$s/$RATE*100)")"
 		start "$server"
 		"$FB" idle "$PORT" "$IDLE" 4 >"$B/idle.out" &
 		idle=$!
@@ -250,6 +267,12 @@ for r in $(seq "$ROUNDS"); do
 	done
 	# behind a balancer: the same sessions (c=8) with a PROXY v2 header
 	# from the client itself, then through HAProxy with send-proxy-v2
+	# (the direct sessions again, next to them: the same conditions)
+	start cellftpd
+	read -r _ n _ s _ _ < <("$FB" sessions "$PORT" 8 "$SECS" /pub/k1 1024 "$K1")
+	stop
+	record "$r" proxy-direct "sessions/s c=8" "$(python3 -c "print($n/$s)")"
+	record "$r" proxy-direct "CPU per session c=8 (ms)" "$(python3 -c "print($CPU/1000/$n)")"
 	start cellftpd -proxy
 	read -r _ n _ s _ _ < <(FTPBENCH_PROXY=v2 "$FB" sessions "$PORT" 8 "$SECS" /pub/k1 1024 "$K1")
 	stop
@@ -300,7 +323,7 @@ print(f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.
       f"{rounds} interleaved rounds, medians (min–max).\n")
 print("| measure | cellftpd | vsftpd | ratio (per round, median) | goal |")
 print("|---|---|---|---|---|")
-goals = {"FTPS": "", "sessions/s c=1": "≥ 2×", "sessions/s c=8": "≥ 2×", "4 parallel": "≥ 1.3×",
+goals = {"% of the rate": "95–105 %", "FTPS": "", "sessions/s c=1": "≥ 2×", "sessions/s c=8": "≥ 2×", "4 parallel": "≥ 1.3×",
          "RETR": "≥ 1.5×", "STOR": "≥ 2×", "PSS": "≤ 0.5×", "USS": "≤ 1×", "processes": "= 1"}
 for m in order:
     c, s = v[(m, "cellftpd")], v[(m, "vsftpd")]
@@ -329,12 +352,13 @@ for m in order:
     print(f"| {m.replace(' (MB/s)', '')} | {goal + ' vsftpd' if goal else '—'} | {need} | "
           f"{cell('ideal-sendfile')} | {cell('ideal-rw')} | {cell('cellftpd')} |")
 print("\nBehind a balancer (cellftpd only: vsftpd has no PROXY protocol), 8 clients,")
-print("each a whole session (login, EPSV, RETR of 1 KiB, QUIT); ratios to the direct")
-print("sessions of the same round, medians.\n")
+print("each a whole session (login, EPSV, RETR of 1 KiB, QUIT), the three runs one")
+print("after the other in each round; ratios to the direct run of the same round,")
+print("medians.\n")
 print("| path | sessions/s | ratio to direct | cellftpd CPU per session (ms) | CPU ratio | HAProxy CPU per session (ms) |")
 print("|---|---|---|---|---|---|")
-d_s, d_c = v[("sessions/s c=8", "cellftpd")], v[("CPU per session c=8 (ms)", "cellftpd")]
-for srv, label in (("cellftpd", "direct"), ("proxy-header", "PROXY v2 header, no balancer"),
+d_s, d_c = v[("sessions/s c=8", "proxy-direct")], v[("CPU per session c=8 (ms)", "proxy-direct")]
+for srv, label in (("proxy-direct", "direct"), ("proxy-header", "PROXY v2 header, no balancer"),
                    ("proxy-haproxy", "through HAProxy, send-proxy-v2")):
     ss_, cc = v[("sessions/s c=8", srv)], v[("CPU per session c=8 (ms)", srv)]
     rs = statistics.median(ss_[r] / d_s[r] for r in ss_ if r in d_s)

@@ -14,7 +14,7 @@ WERROR     ?= -Werror
 # linked: what every session needs. libsystemd (the journal) and
 # libarchive (conversions) are loaded only where they are used;
 # libseccomp is used at build time only, to compile the session's filter.
-PKGS        = inih libxcrypt libmd pam
+PKGS        = inih libxcrypt libmd
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wpointer-arith -Wvla -Wwrite-strings $(WERROR)
@@ -31,7 +31,7 @@ BUILD    = build
 BIN      = cellftpd
 endif
 
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) libsystemd libarchive)
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) libsystemd libarchive pam)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS) \
              -iquote $(BUILD)

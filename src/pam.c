@@ -30,6 +30,7 @@
  * checker killed, or the parent's own call left by siglongjmp), the
  * connection is shut, one log line is written (itself bounded by
  * LOGIN_GRACE_SEC) and the process ends with _exit. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -46,6 +47,22 @@
 #include <security/pam_appl.h>
 
 #include "cellftpd.h"
+
+/* libpam is loaded when a PAM login first needs it, not by every
+ * session: linked, it and its dependencies (libaudit, libcap-ng) cost
+ * each connection a tenth of its CPU at start. __typeof__ keeps each
+ * function checked against PAM's own prototype. */
+#define PAM_FUNCS(X) \
+	X(pam_start) X(pam_end) X(pam_set_item) X(pam_get_item) \
+	X(pam_authenticate) X(pam_acct_mgmt) X(pam_setcred) \
+	X(pam_open_session) X(pam_close_session) X(pam_strerror)
+
+#define X(f) __typeof__(f) *f;
+static struct { PAM_FUNCS(X) } lp;
+#undef X
+
+/* 0 once every function is there; -1 with why set. */
+static int load_pam(void);
 
 static pam_handle_t *pamh;
 static int opened;		/* pam_open_session succeeded */
@@ -173,14 +190,14 @@ guarded_call(int (*fn)(void *), void *arg, const char *step)
 static int
 call_setcred(void *flags)
 {
-	return pam_setcred(pamh, *(int *)flags);
+	return lp.pam_setcred(pamh, *(int *)flags);
 }
 
 static int
 call_open_session(void *unused)
 {
 	(void)unused;
-	return pam_open_session(pamh, 0);
+	return lp.pam_open_session(pamh, 0);
 }
 
 /* ---- before login ---- */
@@ -192,7 +209,7 @@ void
 pamauth_forget(void)
 {
 	if (pamh != NULL) {
-		pam_end(pamh, PAM_SUCCESS);
+		lp.pam_end(pamh, PAM_SUCCESS);
 	}
 	pamh = NULL;
 	opened = 0;
@@ -215,25 +232,53 @@ because(const char *step, int rc)
 	} else if (rc == PAM_NEW_AUTHTOK_REQD) {
 		hint = " (FTP cannot change a password)";
 	}
-	snprintf(why, sizeof why, "%s: %s%s", step, pam_strerror(pamh, rc), hint);
+	snprintf(why, sizeof why, "%s: %s%s", step, lp.pam_strerror(pamh, rc), hint);
+}
+
+static int
+load_pam(void)
+{
+	void *lib;
+
+	if (lp.pam_start != NULL) {
+		return 0;
+	}
+	if ((lib = dlopen("libpam.so.0", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(why, sizeof why, "cannot load libpam.so.0: %s", dlerror());
+		return -1;
+	}
+#define X(f) \
+	if ((lp.f = (__typeof__(lp.f))dlsym(lib, #f)) == NULL) { \
+		snprintf(why, sizeof why, "libpam.so.0 has no %s", #f); \
+		lp.pam_start = NULL; \
+		return -1; \
+	}
+	PAM_FUNCS(X)
+#undef X
+	return 0;
 }
 
 /* a handle for user with the client's address and tty set; -1 (why set) */
 static int
 start(const struct config *cfg, const char *user)
 {
-	int rc = pam_start(cfg->srv.pam_service, user, &conv, &pamh);
+	int rc;
 
-	if (rc != PAM_SUCCESS) {
-		snprintf(why, sizeof why, "pam_start(%s): %s", cfg->srv.pam_service,
-		    pam_strerror(pamh, rc));
+	if (load_pam() != 0) {
 		pamh = NULL;
 		return -1;
 	}
-	if ((rc = pam_set_item(pamh, PAM_RHOST, rhost)) != PAM_SUCCESS ||
-	    (rc = pam_set_item(pamh, PAM_TTY, "ftp")) != PAM_SUCCESS) {
+	rc = lp.pam_start(cfg->srv.pam_service, user, &conv, &pamh);
+	if (rc != PAM_SUCCESS) {
+		snprintf(why, sizeof why, "pam_start(%s): %s", cfg->srv.pam_service,
+		    lp.pam_strerror(pamh, rc));
+		pamh = NULL;
+		return -1;
+	}
+	if ((rc = lp.pam_set_item(pamh, PAM_RHOST, rhost)) != PAM_SUCCESS ||
+	    (rc = lp.pam_set_item(pamh, PAM_TTY, "ftp")) != PAM_SUCCESS) {
 		because("pam_set_item", rc);
-		pam_end(pamh, rc);
+		lp.pam_end(pamh, rc);
 		pamh = NULL;
 		return -1;
 	}
@@ -264,15 +309,15 @@ check_in_child(const struct config *cfg, const char *user, const char *pass, int
 	v.result = AUTH_ERROR;
 	if (start(cfg, user) == 0) {
 		conv_state.pass = pass;
-		rc = pam_authenticate(pamh, PAM_DISALLOW_NULL_AUTHTOK);
+		rc = lp.pam_authenticate(pamh, PAM_DISALLOW_NULL_AUTHTOK);
 		conv_state.pass = NULL;		/* no module hears it again */
 		if (rc == PAM_SUCCESS) {
 			step = "pam_acct_mgmt";
-			rc = pam_acct_mgmt(pamh, PAM_DISALLOW_NULL_AUTHTOK);
+			rc = lp.pam_acct_mgmt(pamh, PAM_DISALLOW_NULL_AUTHTOK);
 		}
 		if (rc == PAM_SUCCESS) {
 			step = "pam_get_item(PAM_USER)";
-			rc = pam_get_item(pamh, PAM_USER, &item);
+			rc = lp.pam_get_item(pamh, PAM_USER, &item);
 			if (rc == PAM_SUCCESS && (item == NULL ||
 			    snprintf(v.name, sizeof v.name, "%s", (const char *)item) >=
 			    (int)sizeof v.name)) {
@@ -283,7 +328,7 @@ check_in_child(const struct config *cfg, const char *user, const char *pass, int
 		if (rc != PAM_SUCCESS) {
 			because(step, rc);
 		}
-		pam_end(pamh, rc);
+		lp.pam_end(pamh, rc);
 	}
 	memcpy(v.why, why, sizeof v.why);
 	(void)!write(fd, &v, sizeof v);
@@ -413,7 +458,7 @@ pamauth_keep(int close_fd)
 	if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
 		log_msg(LOG_WARNING, "pam: no process to close the session when it "
 		    "ends: %s", strerror(errno));
-		pam_end(pamh, PAM_SUCCESS | PAM_DATA_SILENT);
+		lp.pam_end(pamh, PAM_SUCCESS | PAM_DATA_SILENT);
 		pamh = NULL;
 		return;
 	}
@@ -422,7 +467,7 @@ pamauth_keep(int close_fd)
 		 * ends; its copy of the handle is dropped, the modules' data
 		 * left alone (PAM_DATA_SILENT): the closer cleans up */
 		close(p[0]);
-		pam_end(pamh, PAM_SUCCESS | PAM_DATA_SILENT);
+		lp.pam_end(pamh, PAM_SUCCESS | PAM_DATA_SILENT);
 		pamh = NULL;
 		opened = 0;
 		return;
@@ -447,17 +492,17 @@ pamauth_keep(int close_fd)
 	}
 	alarm(PAM_CLOSE_SEC);	/* a module that hangs here ends this process */
 	{
-		int rc = pam_close_session(pamh, 0);
+		int rc = lp.pam_close_session(pamh, 0);
 
 		if (rc != PAM_SUCCESS) {
-			log_msg(LOG_WARNING, "pam_close_session: %s", pam_strerror(pamh, rc));
+			log_msg(LOG_WARNING, "pam_close_session: %s", lp.pam_strerror(pamh, rc));
 		}
-		rc = pam_setcred(pamh, PAM_DELETE_CRED);
+		rc = lp.pam_setcred(pamh, PAM_DELETE_CRED);
 		if (rc != PAM_SUCCESS) {
 			log_msg(LOG_WARNING, "pam_setcred(PAM_DELETE_CRED): %s",
-			    pam_strerror(pamh, rc));
+			    lp.pam_strerror(pamh, rc));
 		}
-		pam_end(pamh, rc);
+		lp.pam_end(pamh, rc);
 	}
 	_exit(EXIT_OK);
 }

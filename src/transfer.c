@@ -308,6 +308,10 @@ no_room(int err)
 	    XR_LOCAL;
 }
 
+/* Why the last write_file failed: the upload goes on being read (and
+ * dropped) after it, which leaves errno to other calls. */
+static int write_errno;
+
 /* len bytes more for the file, if *room (-1: no limit) takes them. */
 static enum xfer_result
 write_file(int fd, const char *p, size_t len, long long *room)
@@ -325,6 +329,7 @@ write_file(int fd, const char *p, size_t len, long long *room)
 			continue;
 		}
 		if (n <= 0) {
+			write_errno = n < 0 ? errno : EIO;
 			return n < 0 ? no_room(errno) : XR_LOCAL;
 		}
 		p += n;
@@ -953,7 +958,7 @@ store(struct session *s, char *arg, enum store_kind kind)
 		goto cleanup;
 	}
 	r = receive(s, dfd, fd, limit > 0 ? limit - start : -1);
-	err = errno;
+	err = r == XR_NOSPACE || r == XR_QUOTA || r == XR_LOCAL ? write_errno : errno;
 	/* under TLS, the client's close_notify tells a whole upload */
 	if (keep && atomic && r == XR_OK && !s->data_wrapped && client_left(s)) {
 		r = XR_ABORTED;

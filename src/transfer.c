@@ -746,8 +746,33 @@ partial_size(struct session *s, const char *vpath, long long *size)
 	return found;
 }
 
-/* The partial upload opened to go on: at its end (rest < 0, APPE), or
- * cut to rest bytes and written from there (REST and STOR). */
+/* A lock on the whole file for as long as fd is open (an open file
+ * description lock: also between hosts on NFS). */
+static int
+lock_partial(int fd, short type)
+{
+	struct flock l = { .l_type = type, .l_whence = SEEK_SET };
+
+	return fcntl(fd, F_OFD_SETLK, &l);
+}
+
+/* Another session writes on this partial upload now: leave it alone. */
+static int
+partial_busy(int pdir, const char *part)
+{
+	int fd = openat(pdir, part, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+	    O_NONBLOCK);
+	int busy = fd >= 0 && lock_partial(fd, F_RDLCK) != 0;
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	return busy;
+}
+
+/* The partial upload opened to go on, locked against other sessions
+ * (EBUSY): at its end (rest < 0, APPE), or cut to rest bytes and
+ * written from there (REST and STOR). */
 static int
 open_partial(int pdir, const char *part, long long rest)
 {
@@ -761,6 +786,8 @@ open_partial(int pdir, const char *part, long long rest)
 	}
 	if (fstat(fd, &st) != 0 || !partial_usable(&st)) {
 		err = EACCES;
+	} else if (lock_partial(fd, F_WRLCK) != 0) {
+		err = errno == EAGAIN || errno == EACCES ? EBUSY : errno;
 	} else if (rest >= 0 && (ftruncate(fd, (off_t)rest) != 0 ||
 	    lseek(fd, (off_t)rest, SEEK_SET) < 0)) {
 		err = errno;
@@ -823,10 +850,11 @@ store(struct session *s, char *arg, enum store_kind kind)
 	int atomic = kind == STORE && s->cfg->srv.atomic_uploads;
 	int keep = keeps_partials(s, kind == UNIQUE);
 	int resumed = 0;	/* going on with the partial upload (tmp == part) */
+	int busy = 0;
 	long long rest = s->rest, limit = upload_limit(s), start, kept = -1;
 	int pdir = -1, fd = -1, dfd, err = 0;
 	const char *base, *left, *detail;
-	char left_buf[96], detail_buf[128], note[48];
+	char left_buf[96], detail_buf[128], kept_buf[192], note[48];
 	struct stat st;
 	enum xfer_result r;
 
@@ -923,6 +951,9 @@ store(struct session *s, char *arg, enum store_kind kind)
 		} else if (errno == ESPIPE) {
 			reply(s, 554, "Restart position %lld is past the end of %s",
 			    rest, vpath);
+		} else if (errno == EBUSY && resumed) {
+			reply(s, 450, "%s: another session is resuming this upload; try "
+			    "again later", vpath);
 		} else {
 			reply_errno(s, vpath);
 		}
@@ -1006,20 +1037,22 @@ store(struct session *s, char *arg, enum store_kind kind)
 		r = err == EEXIST ? XR_EXISTS : XR_LOCAL;
 		detail = detail_of(r, err);
 	}
-	if (kept >= 0 && !resumed && renameat(pdir, tmp, pdir, part) != 0) {
+	/* a partial another session is resuming stays its own */
+	busy = keep && !resumed && partial_busy(pdir, part);
+	if (kept >= 0 && !resumed && (busy || renameat(pdir, tmp, pdir, part) != 0)) {
 		kept = -1;
 	}
 	if (kept >= 0) {
 		snprintf(left_buf, sizeof left_buf, "; %lld bytes kept for resuming", kept);
 		left = left_buf;
-		snprintf(detail_buf, sizeof detail_buf, "%s; %lld bytes kept for resuming",
+		snprintf(kept_buf, sizeof kept_buf, "%s; %lld bytes kept for resuming",
 		    detail, kept);
-		detail = detail_buf;
+		detail = kept_buf;
 	} else if (atomic && r != XR_OK) {
 		unlinkat(pdir, tmp, 0);
 	}
 	/* a whole upload, or a refused one, of the name ends its partial */
-	if (keep && !resumed && kept < 0) {
+	if (keep && !resumed && kept < 0 && !busy) {
 		unlinkat(pdir, part, 0);
 	}
 	end_transfer(s, dfd, r, 1, final, detail, note, left, '_');

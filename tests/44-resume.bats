@@ -276,6 +276,44 @@ head of the old file"
 	assert_output ""
 }
 
+@test "one partial, one writer: a second session of the user gets 450 while the first resumes" {
+	serve
+	local_file new.bin "$NEW_BYTES"
+	run broken alice two.bin 100000
+	assert_success
+	run py <<-'EOF'
+	import os
+	from ftpclient import Control, disk, out
+	new = open(os.environ["NEW"], "rb").read()
+	a, b = Control(show=False), Control(show=False)
+	for c in (a, b):
+	    c.login("alice")
+	    c.quiet("TYPE I")
+	d = a.data()
+	a.quiet("REST 100000")
+	out(a.cmd("STOR two.bin"))
+	d.sendall(new[100000:200000])
+	db = b.data()
+	b.quiet("REST 100000")
+	out(b.cmd("STOR two.bin"))
+	db.close()
+	db = b.data()
+	out(b.cmd("APPE two.bin"))
+	db.close()
+	d.sendall(new[200000:])
+	d.close()
+	out(a.reply())
+	out("whole" if disk("two.bin") == new else "DIFFERENT")
+	EOF
+	assert_output "150 Ok to send data for /two.bin, resuming at byte 100000
+450 /two.bin: another session is resuming this upload; try again later
+450 /two.bin: another session is resuming this upload; try again later
+226 Transfer complete ($((NEW_BYTES - 100000)) bytes)
+whole"
+	run partials
+	assert_output ""
+}
+
 @test "STOR without REST replaces the partial: a whole upload leaves none, a broken one its own" {
 	serve
 	mkfile r.bin 1000

@@ -327,8 +327,21 @@ whole"
 	run partials
 	assert_equal "${#lines[@]}" 1
 	assert_equal "$(stat -c %s "${lines[0]}")" 70000
-	run curl_as alice -T "$NEW" r.bin
-	assert_success
+	# a client that ends with QUIT and closes before the 226 is done, not gone
+	run py <<-'EOF'
+	import os
+	from ftpclient import Control
+	c = Control(show=False)
+	c.login("alice")
+	c.quiet("TYPE I")
+	d = c.data()
+	c.quiet("STOR r.bin")
+	d.sendall(open(os.environ["NEW"], "rb").read())
+	d.close()
+	c.send("QUIT")
+	c.s.close()
+	EOF
+	wait_sessions_gone
 	assert_equal "$(checksum "$ROOT/r.bin")" "$(checksum "$NEW")"
 	run partials
 	assert_output ""

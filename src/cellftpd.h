@@ -185,6 +185,7 @@ struct xfer_record {
 	int		 complete;
 	char		 action;	/* xferlog special-action flag: _ C U T */
 	const char	*detail;	/* why it failed, for the log */
+	const char	*note;		/* or NULL: "resumed at N", for the log */
 };
 /* Open the transfer log (with the rights the session started with) in a
  * writer process that formats the account's records; the session keeps
@@ -531,6 +532,11 @@ void cmd_appe(struct session *, char *);
 void cmd_stou(struct session *, char *);
 void cmd_rest(struct session *, char *);
 void cmd_abor(struct session *, char *);
+/* Names of the server's own (partial and temporary uploads): never
+ * listed, served or named by a command. */
+int reserved_name(const char *name);
+/* SIZE: this user's partial upload of vpath, waiting to be resumed. */
+int partial_size(struct session *, const char *vpath, long long *size);
 /* How a transfer, or one wait in it, ended. */
 enum xfer_result { XR_OK = 0, XR_ABORTED, XR_TIMEOUT, XR_LOST, XR_NOSPACE,
 	XR_LOCAL, XR_EXISTS,

@@ -56,7 +56,7 @@ static const struct command commands[] = {
 	{ "ABOR", ARG_NONE | LOGIN,	cmd_abor, NULL },
 	{ "ACCT", ARG_REQ | LOGIN,	cmd_acct, NULL },
 	{ "ALLO", ARG_REQ | LOGIN,	cmd_allo, NULL },
-	{ "APPE", ARG_REQ | LOGIN | WRITE, cmd_appe, NULL },
+	{ "APPE", ARG_REQ | LOGIN | CREATE, cmd_appe, NULL },	/* upload: store() */
 	{ "AUTH", ARG_REQ,		cmd_auth, "AUTH TLS" },
 	{ "CCC",  ARG_NONE,		cmd_ccc, NULL },
 	{ "CDUP", ARG_NONE | LOGIN,	cmd_cdup, NULL },

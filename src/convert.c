@@ -186,8 +186,9 @@ add_open(struct walk *w, int fd, const struct stat *st, size_t len, int depth)
 			}
 			break;
 		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-			continue;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    reserved_name(de->d_name)) {
+			continue;	/* partial uploads are never served */
 		}
 		n = strlen(de->d_name);
 		if (len + 1 + n + 1 > sizeof w->name) {

@@ -32,6 +32,11 @@ session_path(struct session *s, const char *arg, char *out)
 			    NAME_BYTES_MAX);
 			return -1;
 		}
+		if (reserved_name(c + 1)) {
+			/* partial and temporary uploads: the server's alone */
+			reply(s, 550, "%s: reserved name", out);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -291,12 +296,20 @@ void
 cmd_size(struct session *s, char *arg)
 {
 	char vpath[VPATH_MAX];
+	long long partial;
 	struct stat st;
 
 	if (session_path(s, arg, vpath) != 0) {
 		return;
 	}
-	if (stat_path(s, vpath, &st) != 0) {
+	/* while this user's upload waits to be resumed: what it needs */
+	if (partial_size(s, vpath, &partial)) {
+		if (s->type_ascii) {
+			reply(s, 550, "SIZE is not answered in ASCII mode; send TYPE I first");
+		} else {
+			reply(s, 213, "%lld", partial);
+		}
+	} else if (stat_path(s, vpath, &st) != 0) {
 		reply_errno(s, vpath);
 	} else if (!S_ISREG(st.st_mode)) {
 		reply(s, 550, "%s: not a plain file", vpath);

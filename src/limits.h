@@ -49,6 +49,13 @@
 #define RATE_CHUNK_MIN		1024
 #define STOU_TRIES_MAX		16	/* unique names tried by STOU */
 #define TEMP_TRIES_MAX		16	/* temporary names tried by atomic STOR */
+#define PARTIAL_KEEP_SEC	(24 * 3600)	/* a broken atomic upload waits this long,
+					 * from its last write, to be resumed */
+#define UPLOAD_END_WAIT_MS	10	/* after an atomic upload's data end, the
+					 * client's close of the control connection
+					 * is looked for this long: a killed client
+					 * closes both (then the upload is kept as a
+					 * partial one, not published) */
 #define UPLOAD_SIZE_MAX		(1LL << 50)	/* bytes: the largest max_upload_size, 1024T */
 #define UPLOAD_DRAIN_MAX	(16LL * 1024 * 1024)	/* bytes of a refused upload read and
 					 * dropped (so the client sees the reply)

@@ -325,6 +325,9 @@ prepare(struct session *s, char *arg, struct listing *l, int want_dir)
 		if (name[0] == '.' && !l->all && l->pattern[0] != '.') {
 			continue;
 		}
+		if (reserved_name(name)) {
+			continue;	/* partial and temporary uploads, even with -a */
+		}
 		if (l->pattern[0] != '\0' && (m = glob_match(l->pattern, name, &work)) != 1) {
 			if (m < 0) {
 				closedir(d);

@@ -360,12 +360,13 @@ xferlog_send(const struct xfer_record *r)
 void
 log_transfer(const struct session *s, const struct xfer_record *r)
 {
-	char msg[VPATH_MAX + 128];
+	char msg[VPATH_MAX + 256];
 	const char *what = r->upload ? "upload" : "download";
 
 	(void)s;
-	snprintf(msg, sizeof msg, "%s %s, %lld bytes in %lld ms%s%s", what, r->path,
-	    r->bytes, r->ms, r->complete ? "" : ", failed: ",
+	snprintf(msg, sizeof msg, "%s %s, %lld bytes in %lld ms%s%s%s%s", what, r->path,
+	    r->bytes, r->ms, r->note != NULL && r->note[0] != '\0' ? ", " : "",
+	    r->note != NULL ? r->note : "", r->complete ? "" : ", failed: ",
 	    r->complete ? "" : r->detail);
 	emit(LOG_INFO, what, r->path, r->bytes, r->ms, msg);
 	if (xferlog_fd >= 0) {

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sha256.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cellftpd.h"
@@ -306,6 +308,10 @@ no_room(int err)
 	    XR_LOCAL;
 }
 
+/* Why the last write_file failed: the upload goes on being read (and
+ * dropped) after it, which leaves errno to other calls. */
+static int write_errno;
+
 /* len bytes more for the file, if *room (-1: no limit) takes them. */
 static enum xfer_result
 write_file(int fd, const char *p, size_t len, long long *room)
@@ -323,6 +329,7 @@ write_file(int fd, const char *p, size_t len, long long *room)
 			continue;
 		}
 		if (n <= 0) {
+			write_errno = n < 0 ? errno : EIO;
 			return n < 0 ? no_room(errno) : XR_LOCAL;
 		}
 		p += n;
@@ -397,7 +404,8 @@ upload_limit(const struct session *s)
 /* The replies, the log line and the totals of one transfer. */
 static void
 end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
-    const char *vpath, const char *detail, const char *left, char action)
+    const char *vpath, const char *detail, const char *note, const char *left,
+    char action)
 {
 	long long bytes = s->xfer_bytes;
 
@@ -408,7 +416,7 @@ end_transfer(struct session *s, int dfd, enum xfer_result r, int upload,
 	{
 		struct xfer_record rec = { .path = vpath, .bytes = bytes,
 		    .upload = upload, .ascii = s->type_ascii, .complete = r == XR_OK,
-		    .action = action, .detail = detail };
+		    .action = action, .detail = detail, .note = note };
 		struct timespec now;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -496,7 +504,7 @@ transfer_done(struct session *s, int dfd, enum xfer_result r, const char *vpath,
     char action, const char *detail)
 {
 	end_transfer(s, dfd, r, 0, vpath, detail != NULL ? detail : detail_of(r, errno),
-	    "", action);
+	    "", "", action);
 }
 
 int
@@ -556,7 +564,7 @@ cmd_retr(struct session *s, char *arg)
 		return;
 	}
 	r = s->type_ascii ? send_ascii(s, fd, dfd, rest) : send_binary(s, fd, dfd, rest);
-	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno), "", '_');
+	end_transfer(s, dfd, r, 0, vpath, detail_of(r, errno), "", "", '_');
 	close(fd);
 	return;
 fail:
@@ -649,27 +657,210 @@ publish(int dir, const char *tmp, const char *name, int noreplace)
 	return 0;
 }
 
+/* ---- partial uploads: what a broken atomic upload leaves to resume ---- */
+
+#define PARTIAL_PREFIX	".cellftpd-partial."
+
+int
+reserved_name(const char *name)
+{
+	return strncmp(name, ".cellftpd-partial", 17) == 0 ||
+	    strncmp(name, ".cellftpd-upload", 16) == 0;
+}
+
+/* Whether this session's uploads of kind keep what a broken transfer
+ * sent: atomic uploads of a named file (not STOU) by a user of its own
+ * (anonymous visitors share one account and are not one user). */
+static int
+keeps_partials(const struct session *s, int unique)
+{
+	return s->cfg->srv.atomic_uploads && !unique && !s->acct.anonymous;
+}
+
+/* The hidden name of this login's partial upload of base:
+ * .cellftpd-partial. and hex(SHA-256(login NUL base)). */
+static void
+partial_name(const struct session *s, const char *base, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char h[2 * SHA256_DIGEST_LENGTH + 1];
+	SHA2_CTX ctx;
+
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, (const uint8_t *)s->acct.login, strlen(s->acct.login) + 1);
+	SHA256Update(&ctx, (const uint8_t *)base, strlen(base));
+	SHA256Final(md, &ctx);
+	for (size_t i = 0; i < sizeof md; i++) {
+		h[2 * i] = hex[md[i] >> 4];
+		h[2 * i + 1] = hex[md[i] & 15];
+	}
+	h[sizeof h - 1] = '\0';
+	snprintf(out, size, PARTIAL_PREFIX "%s", h);
+}
+
+/* Only a plain file of this account's own, with no other name, is
+ * continued: never a link or a file someone else put there. */
+static int
+partial_usable(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_uid == geteuid() && st->st_nlink == 1;
+}
+
+/* The partial upload part in pdir, when there is a usable one (*st its
+ * status); one older than PARTIAL_KEEP_SEC is removed instead. */
+static int
+partial_find(int pdir, const char *part, const char *vpath, struct stat *st)
+{
+	if (fstatat(pdir, part, st, AT_SYMLINK_NOFOLLOW) != 0 || !partial_usable(st)) {
+		return 0;
+	}
+	if (st->st_mtime < time(NULL) - PARTIAL_KEEP_SEC) {
+		if (unlinkat(pdir, part, 0) == 0) {
+			log_event("partial-expired", vpath, (long long)st->st_size,
+			    "partial upload of %s removed: %lld bytes, older than %d hours",
+			    vpath, (long long)st->st_size, PARTIAL_KEEP_SEC / 3600);
+		}
+		return 0;
+	}
+	return 1;
+}
+
+int
+partial_size(struct session *s, const char *vpath, long long *size)
+{
+	char part[NAME_BYTES_MAX + 1];
+	const char *base;
+	struct stat st;
+	int pdir, found = 0;
+
+	if (!keeps_partials(s, 0) || (pdir = vfs_parent(&s->vfs, vpath, &base)) < 0) {
+		return 0;
+	}
+	partial_name(s, base, part, sizeof part);
+	if (partial_find(pdir, part, vpath, &st)) {
+		*size = (long long)st.st_size;
+		found = 1;
+	}
+	close(pdir);
+	return found;
+}
+
+/* A lock on the whole file for as long as fd is open (an open file
+ * description lock: also between hosts on NFS). */
+static int
+lock_partial(int fd, short type)
+{
+	struct flock l = { .l_type = type, .l_whence = SEEK_SET };
+
+	return fcntl(fd, F_OFD_SETLK, &l);
+}
+
+/* Another session writes on this partial upload now: leave it alone. */
+static int
+partial_busy(int pdir, const char *part)
+{
+	int fd = openat(pdir, part, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+	    O_NONBLOCK);
+	int busy = fd >= 0 && lock_partial(fd, F_RDLCK) != 0;
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	return busy;
+}
+
+/* The partial upload opened to go on, locked against other sessions
+ * (EBUSY): at its end (rest < 0, APPE), or cut to rest bytes and
+ * written from there (REST and STOR). */
+static int
+open_partial(int pdir, const char *part, long long rest)
+{
+	int fd = openat(pdir, part, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+	    O_NONBLOCK | (rest < 0 ? O_APPEND : 0));
+	struct stat st;
+	int err;
+
+	if (fd < 0) {
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !partial_usable(&st)) {
+		err = EACCES;
+	} else if (lock_partial(fd, F_WRLCK) != 0) {
+		err = errno == EAGAIN || errno == EACCES ? EBUSY : errno;
+	} else if (rest >= 0 && (ftruncate(fd, (off_t)rest) != 0 ||
+	    lseek(fd, (off_t)rest, SEEK_SET) < 0)) {
+		err = errno;
+	} else {
+		return fd;
+	}
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+/* A QUIT line waits in the control buffer. */
+static int
+said_quit(const struct ctrl *c)
+{
+	for (size_t i = c->pos; i + 4 <= c->len; i++) {
+		if ((i == c->pos || c->buf[i - 1] == '\n') &&
+		    strncasecmp(c->buf + i, "QUIT", 4) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The data of an upload ended: has the client closed the control
+ * connection too, without a QUIT, within UPLOAD_END_WAIT_MS? A client
+ * killed midway (or stopped with Ctrl-C) closes both at once, in
+ * either order, and the end of its data is then no sign of a whole
+ * file. */
+static int
+client_left(struct session *s)
+{
+	struct timespec since;
+
+	clock_gettime(CLOCK_MONOTONIC, &since);
+	for (int i = 0; i < 4 && !s->ctrl_held; i++) {
+		struct pollfd p = { .fd = s->ctrl.fd, .events = POLLIN };
+		long long left = UPLOAD_END_WAIT_MS - ms_since(&since);
+
+		if (poll(&p, 1, left > 0 ? (int)left : 0) != 1) {
+			return 0;
+		}
+		if (ctrl_fill(&s->ctrl) != 0) {
+			if (said_quit(&s->ctrl)) {
+				return 0;	/* done, and gone: the QUIT is read next */
+			}
+			s->ctrl_eof = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void
 store(struct session *s, char *arg, enum store_kind kind)
 {
 	char vpath[VPATH_MAX], final[VPATH_MAX], tmp[NAME_BYTES_MAX + 1], name[NAME_BYTES_MAX + 1];
+	char part[NAME_BYTES_MAX + 1];
 	int upload_only = s->acct.allow_write == WRITE_UPLOAD;
 	int atomic = kind == STORE && s->cfg->srv.atomic_uploads;
-	long long rest = s->rest, limit = upload_limit(s), start;
+	int keep = keeps_partials(s, kind == UNIQUE);
+	int resumed = 0;	/* going on with the partial upload (tmp == part) */
+	int busy = 0;
+	long long rest = s->rest, limit = upload_limit(s), start, kept = -1;
 	int pdir = -1, fd = -1, dfd, err = 0;
 	const char *base, *left, *detail;
-	char left_buf[64], detail_buf[64];
+	char left_buf[96], detail_buf[128], kept_buf[192], note[48];
 	struct stat st;
 	enum xfer_result r;
 
 	s->rest = 0;
-	tmp[0] = '\0';
+	tmp[0] = part[0] = note[0] = '\0';
 	if (session_path(s, arg != NULL ? arg : "file", vpath) != 0) {
-		goto fail;
-	}
-	if (upload_only && rest > 0) {
-		reply(s, 550, "Permission denied: resuming uploads is not allowed for "
-		    "this account");
 		goto fail;
 	}
 	/* the file would have rest bytes and more: not one more may come */
@@ -684,6 +875,24 @@ store(struct session *s, char *arg, enum store_kind kind)
 		reply_errno(s, vpath);
 		goto fail;
 	}
+	/* APPE, or REST within it, goes on with this user's partial upload */
+	if (keep) {
+		partial_name(s, base, part, sizeof part);
+		if (partial_find(pdir, part, vpath, &st) &&
+		    (kind == APPEND || (rest > 0 && rest <= (long long)st.st_size))) {
+			resumed = 1;
+			atomic = 1;
+		}
+	}
+	if (upload_only && kind == APPEND && !resumed) {
+		reply(s, 550, "Permission denied: APPE is not allowed for this account");
+		goto fail;
+	}
+	if (upload_only && rest > 0 && !resumed) {
+		reply(s, 550, "Permission denied: resuming uploads is not allowed for "
+		    "this account");
+		goto fail;
+	}
 	strcpy(final, vpath);
 	if (kind == UNIQUE) {
 		fd = create_unique(pdir, base, name, sizeof name, STOU_TRIES_MAX);
@@ -691,14 +900,16 @@ store(struct session *s, char *arg, enum store_kind kind)
 			snprintf(final + (base - vpath), sizeof final - (size_t)(base - vpath),
 			    "%s", name);
 		}
-	} else if (kind == APPEND) {
-		fd = vfs_open(&s->vfs, vpath, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY |
-		    O_NONBLOCK, 0666);
 	} else if (atomic) {
 		if (upload_only && fstatat(pdir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			errno = EEXIST;
 		} else if (is_directory(s, vpath)) {
 			errno = EISDIR;
+		} else if (resumed) {
+			fd = open_partial(pdir, part, kind == APPEND ? -1 : rest);
+			if (fd >= 0) {
+				strcpy(tmp, part);
+			}
 		} else {
 			fd = create_unique(pdir, ".cellftpd-upload", tmp, sizeof tmp,
 			    TEMP_TRIES_MAX);
@@ -710,6 +921,9 @@ store(struct session *s, char *arg, enum store_kind kind)
 				errno = err;
 			}
 		}
+	} else if (kind == APPEND) {
+		fd = vfs_open(&s->vfs, vpath, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY |
+		    O_NONBLOCK, 0666);
 	} else {
 		fd = vfs_open(&s->vfs, vpath, O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK |
 		    (upload_only ? O_EXCL : 0) | (rest > 0 ? 0 : O_TRUNC), 0666);
@@ -737,6 +951,9 @@ store(struct session *s, char *arg, enum store_kind kind)
 		} else if (errno == ESPIPE) {
 			reply(s, 554, "Restart position %lld is past the end of %s",
 			    rest, vpath);
+		} else if (errno == EBUSY && resumed) {
+			reply(s, 450, "%s: another session is resuming this upload; try "
+			    "again later", vpath);
 		} else {
 			reply_errno(s, vpath);
 		}
@@ -762,6 +979,9 @@ store(struct session *s, char *arg, enum store_kind kind)
 	xfer_begin(s, 1);
 	if (kind == UNIQUE) {
 		reply(s, 150, "FILE: %s", final);
+	} else if (resumed) {
+		snprintf(note, sizeof note, "resumed at %lld", start);
+		reply(s, 150, "Ok to send data for %s, resuming at byte %lld", vpath, start);
 	} else {
 		reply(s, 150, "Ok to send data for %s", vpath);
 	}
@@ -769,7 +989,11 @@ store(struct session *s, char *arg, enum store_kind kind)
 		goto cleanup;
 	}
 	r = receive(s, dfd, fd, limit > 0 ? limit - start : -1);
-	err = errno;
+	err = r == XR_NOSPACE || r == XR_QUOTA || r == XR_LOCAL ? write_errno : errno;
+	/* under TLS, the client's close_notify tells a whole upload */
+	if (keep && atomic && r == XR_OK && !s->data_wrapped && client_left(s)) {
+		r = XR_ABORTED;
+	}
 	if (s->data_wrapped) {
 		/* an upload is whole only with the client's close_notify */
 		if (data_close(s, dfd) != 0 && r == XR_OK) {
@@ -778,7 +1002,8 @@ store(struct session *s, char *arg, enum store_kind kind)
 		dfd = -1;
 	}
 	left = atomic ? "; nothing stored" : "; the file is incomplete";
-	detail = detail_of(r, err);
+	detail = s->ctrl_eof && r == XR_ABORTED ? "the client closed the control "
+	    "connection" : detail_of(r, err);
 	if (r == XR_TOOBIG) {
 		snprintf(detail_buf, sizeof detail_buf, "over max_upload_size (%lld bytes)",
 		    limit);
@@ -796,6 +1021,11 @@ store(struct session *s, char *arg, enum store_kind kind)
 			left = left_buf;
 		}
 	}
+	/* broken off, not refused: what arrived waits to be resumed */
+	if (keep && atomic && (r == XR_ABORTED || r == XR_TIMEOUT || r == XR_LOST) &&
+	    fstat(fd, &st) == 0 && st.st_size > 0) {
+		kept = (long long)st.st_size;
+	}
 	if (close(fd) != 0 && r == XR_OK) {
 		err = errno;
 		r = no_room(err);
@@ -807,10 +1037,25 @@ store(struct session *s, char *arg, enum store_kind kind)
 		r = err == EEXIST ? XR_EXISTS : XR_LOCAL;
 		detail = detail_of(r, err);
 	}
-	if (atomic && r != XR_OK) {
+	/* a partial another session is resuming stays its own */
+	busy = keep && !resumed && partial_busy(pdir, part);
+	if (kept >= 0 && !resumed && (busy || renameat(pdir, tmp, pdir, part) != 0)) {
+		kept = -1;
+	}
+	if (kept >= 0) {
+		snprintf(left_buf, sizeof left_buf, "; %lld bytes kept for resuming", kept);
+		left = left_buf;
+		snprintf(kept_buf, sizeof kept_buf, "%s; %lld bytes kept for resuming",
+		    detail, kept);
+		detail = kept_buf;
+	} else if (atomic && r != XR_OK) {
 		unlinkat(pdir, tmp, 0);
 	}
-	end_transfer(s, dfd, r, 1, final, detail, left, '_');
+	/* a whole upload, or a refused one, of the name ends its partial */
+	if (keep && !resumed && kept < 0 && !busy) {
+		unlinkat(pdir, part, 0);
+	}
+	end_transfer(s, dfd, r, 1, final, detail, note, left, '_');
 	close(pdir);
 	return;
 fail:
@@ -819,7 +1064,7 @@ cleanup:
 	if (fd >= 0) {
 		close(fd);
 	}
-	if (tmp[0] != '\0') {
+	if (tmp[0] != '\0' && !resumed) {
 		unlinkat(pdir, tmp, 0);
 	}
 	if (pdir >= 0) {

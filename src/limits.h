@@ -51,7 +51,7 @@
 #define TEMP_TRIES_MAX		16	/* temporary names tried by atomic STOR */
 #define PARTIAL_KEEP_SEC	(24 * 3600)	/* a broken atomic upload waits this long,
 					 * from its last write, to be resumed */
-#define UPLOAD_END_WAIT_MS	10	/* after an atomic upload's data end, the
+#define UPLOAD_END_WAIT_MS	2	/* after an atomic upload's data end, the
 					 * client's close of the control connection
 					 * is looked for this long: a killed client
 					 * closes both (then the upload is kept as a

@@ -200,7 +200,9 @@ static enum xfer_result
 pace(struct session *s)
 {
 	while (s->xfer_rate > 0) {
-		long long ahead = s->xfer_bytes * 1000 / s->xfer_rate - ms_since(&s->xfer_start);
+		/* split so that no product can overflow (rates are at most 2^50) */
+		long long b = s->xfer_bytes, r = s->xfer_rate;
+		long long ahead = b / r * 1000 + b % r * 1000 / r - ms_since(&s->xfer_start);
 		enum xfer_result w;
 
 		if (ahead <= 0) {
@@ -664,8 +666,9 @@ publish(int dir, const char *tmp, const char *name, int noreplace)
 int
 reserved_name(const char *name)
 {
-	return strncmp(name, ".cellftpd-partial", 17) == 0 ||
-	    strncmp(name, ".cellftpd-upload", 16) == 0;
+	/* in any case: some file systems fold it */
+	return strncasecmp(name, ".cellftpd-partial", 17) == 0 ||
+	    strncasecmp(name, ".cellftpd-upload", 16) == 0;
 }
 
 /* Whether this session's uploads of kind keep what a broken transfer
@@ -990,8 +993,10 @@ store(struct session *s, char *arg, enum store_kind kind)
 	}
 	r = receive(s, dfd, fd, limit > 0 ? limit - start : -1);
 	err = r == XR_NOSPACE || r == XR_QUOTA || r == XR_LOCAL ? write_errno : errno;
-	/* under TLS, the client's close_notify tells a whole upload */
-	if (keep && atomic && r == XR_OK && !s->data_wrapped && client_left(s)) {
+	/* under TLS, the client's close_notify tells a whole upload; through
+	 * a balancer the two closes travel apart, and the sign means nothing */
+	if (keep && atomic && r == XR_OK && !s->data_wrapped && s->via[0] == '\0' &&
+	    client_left(s)) {
 		r = XR_ABORTED;
 	}
 	if (s->data_wrapped) {

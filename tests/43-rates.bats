@@ -119,10 +119,7 @@ at_least_rate() {
 @test "FTPS: PROT P transfers keep to the rates" {
 	own_root
 	local certs="$BATS_TEST_TMPDIR/certs"
-	mkdir -p "$certs"
-	(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-		-nodes -days 2 -subj "/CN=cellftpd test" -addext "subjectAltName=IP:127.0.0.1" \
-		-keyout "$certs/key.pem" -out "$certs/cert.pem" 2>/dev/null)
+	test_cert "$certs"
 	mkfile down.bin 800000
 	local_file up.bin 500000
 	alice_conf "server:tls = explicit" "server:tls_certificate = $certs/cert.pem" \

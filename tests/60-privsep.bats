@@ -151,10 +151,7 @@ CLOSED"
 	require_production_build
 	stop_server
 	local certs="$BATS_TEST_TMPDIR/certs"
-	mkdir -p "$certs"
-	(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-		-nodes -days 2 -subj "/CN=cellftpd test" -addext "subjectAltName=IP:127.0.0.1" \
-		-keyout "$certs/key.pem" -out "$certs/cert.pem" 2>/dev/null)
+	test_cert "$certs"
 	chmod -R a+rwX "$ROOT"
 	head -c 3000000 /dev/urandom >"$ROOT/big.bin"
 	chmod a+r "$ROOT/big.bin"

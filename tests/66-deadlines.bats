@@ -13,15 +13,7 @@ RANGE_HI=54099
 
 setup_file() {
 	export CERTS="$BATS_FILE_TMPDIR/certs"
-	mkdir -p "$CERTS"
-	(
-		umask 077
-		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-			-nodes -days 2 -subj "/CN=cellftpd test" \
-			-addext "subjectAltName=IP:127.0.0.1" \
-			-keyout "$CERTS/key.pem" -out "$CERTS/cert.pem" 2>/dev/null
-	) || return 1
-	[ -s "$CERTS/cert.pem" ] && [ -s "$CERTS/key.pem" ]
+	test_cert "$CERTS"
 }
 
 cleanup() {

@@ -21,16 +21,7 @@ BOB_PASSWORD=Relay-Sekr1t-93xq-7Hk2
 
 setup_file() {
 	export CERTS="$BATS_FILE_TMPDIR/certs"
-	mkdir -p "$CERTS"
-	(
-		cd "$CERTS" || exit 1
-		umask 077
-		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-			-nodes -days 2 -subj "/CN=cellftpd test" \
-			-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-			-keyout key.pem -out cert.pem 2>/dev/null
-	) || return 1
-	[ -s "$CERTS/cert.pem" ] && [ -s "$CERTS/key.pem" ]
+	test_cert "$CERTS" "IP:127.0.0.1,DNS:localhost"
 }
 
 setup() {

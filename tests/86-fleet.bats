@@ -19,12 +19,7 @@ SYSUSER=cfa-fleet
 setup_file() {
 	command -v haproxy >/dev/null || return 0
 	export CERTS="$BATS_FILE_TMPDIR/certs"
-	mkdir -p "$CERTS"
-	(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-		-nodes -days 2 -subj "/CN=cellftpd fleet" \
-		-addext "subjectAltName=IP:127.0.0.10" \
-		-keyout "$CERTS/key.pem" -out "$CERTS/cert.pem" 2>/dev/null)
-	[ -s "$CERTS/cert.pem" ]
+	test_cert "$CERTS" "IP:127.0.0.10"
 }
 
 setup() {

@@ -128,6 +128,16 @@ wait_session_tree() {
 	session_tree
 }
 
+# test_cert DIR [SAN]: a throw-away self-signed certificate DIR/cert.pem
+# and its key DIR/key.pem (mode 600), for SAN (default IP:127.0.0.1).
+test_cert() {
+	mkdir -p "$1"
+	(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -days 2 -subj "/CN=cellftpd test" -addext "subjectAltName=${2:-IP:127.0.0.1}" \
+		-keyout "$1/key.pem" -out "$1/cert.pem" 2>/dev/null) &&
+		[ -s "$1/cert.pem" ] && [ -s "$1/key.pem" ]
+}
+
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

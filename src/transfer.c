@@ -74,9 +74,9 @@ verb_is(const char *line, const char *verb)
 	return strncasecmp(line, verb, n) == 0 && (line[n] == '\0' || line[n] == ' ');
 }
 
-/* The control connection has input during a transfer: ABOR and QUIT
- * act now, even behind other commands, which wait for the end of the
- * transfer; STAT answers at once. */
+/* The control connection has input during a transfer: ABOR stops it
+ * and QUIT ends the session after it, even behind other commands, which
+ * wait for the end of the transfer; STAT answers at once. */
 static enum xfer_result
 ctrl_during(struct session *s)
 {
@@ -86,10 +86,17 @@ ctrl_during(struct session *s)
 		s->ctrl_eof = 1;	/* the caller cleans up, then ends */
 		return XR_ABORTED;
 	}
-	if (ctrl_take_verb(&s->ctrl, "ABOR") ||
-	    (s->quit = ctrl_take_verb(&s->ctrl, "QUIT")) != 0) {
-		log_debug_dialogue("<-", s->quit ? "QUIT" : "ABOR");
+	if (ctrl_take_verb(&s->ctrl, "ABOR")) {
+		log_debug_dialogue("<-", "ABOR");
 		return XR_ABORTED;
+	}
+	/* RFC 959: the transfer ends first, its reply goes out, then 221;
+	 * nothing the client sends after QUIT is read */
+	if (ctrl_take_verb(&s->ctrl, "QUIT")) {
+		log_debug_dialogue("<-", "QUIT");
+		s->quit = 1;
+		s->ctrl_held = 1;
+		return XR_OK;
 	}
 	while (ctrl_peek_line(&s->ctrl, line, sizeof line, 0) && verb_is(line, "STAT")) {
 		ctrl_peek_line(&s->ctrl, line, sizeof line, 1);

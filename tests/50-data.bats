@@ -899,6 +899,55 @@ $abort
 	assert_output 4
 }
 
+@test "QUIT during a transfer: it ends whole, its 226, then 221 (RFC 959)" {
+	serve
+	# more than the sockets hold: the download is still running at QUIT
+	truncate -s 64M "$ROOT/down.bin"
+	chown "$SYSUSER:" "$ROOT/down.bin"
+	local_file up.bin 2000000
+	run py "$BATS_TEST_TMPDIR/up.bin" <<-'EOF'
+	from ftpt import *
+	data = open(sys.argv[1], "rb").read()
+	c = Ftp()
+	d = c.data()
+	c.cmd("STOR up.bin")
+	d.sendall(data[:1000000])
+	c.send("QUIT")
+	time.sleep(0.3)		# the server has read the QUIT mid-upload
+	c.send("NOOP")		# read by nobody: the session ends after QUIT
+	d.sendall(data[1000000:])
+	d.close()
+	c.reply()
+	c.reply()
+	out("disk", "equal" if disk("up.bin") == data else "DIFFERENT")
+	c = Ftp()
+	d = c.data()
+	c.cmd("RETR down.bin")
+	got = d.recv(65536)
+	c.send("QUIT")
+	time.sleep(0.3)
+	got += recv_all(d)
+	c.reply()
+	c.reply()
+	out("download", "equal" if got == disk("down.bin") else "DIFFERENT")
+	EOF
+	assert_success
+	assert_output "220 FTP server ready
+150 Ok to send data for /up.bin
+226 Transfer complete (2000000 bytes)
+221 Goodbye
+disk equal
+220 FTP server ready
+150 Opening BINARY mode data connection for /down.bin (67108864 bytes)
+226 Transfer complete (67108864 bytes)
+221 Goodbye
+download equal"
+	log_xfer upload /up.bin 2000000
+	log_xfer download /down.bin 67108864
+	wait_log "alice: logout during a transfer"
+	no_temp_files
+}
+
 @test "data_timeout: nobody connects is 425, a stalled download is 426, both after it" {
 	serve "server:data_timeout = 2"
 	truncate -s 200M "$ROOT/big"

@@ -128,7 +128,7 @@ StandardError=journal"
 < service ftp
 ---
 > service ftps
-9c9
+10c10
 < 	server_args	= -c /etc/cellftpd.conf
 ---
 > 	server_args	= -c /etc/cellftpd.conf -i"
@@ -171,15 +171,18 @@ StandardError=journal"
 	assert_output "served through the unit's command line"
 }
 
-# start_xinetd ENTRY SERVICE: the real xinetd with the shipped
-# xinetd/ENTRY (service SERVICE) on a free $PORT, 127.0.0.1 only, running
-# this tree's binary with $CONF; XINETD_PID is set, its log is xinetd.msg.
+# start_xinetd ENTRY SERVICE [ADDRESS]: the real xinetd with the shipped
+# xinetd/ENTRY (service SERVICE), enabled, on a free $PORT of ADDRESS
+# (default ::ffff:127.0.0.1: the IPv6 socket an IPv4 client of the
+# shipped entry meets, on loopback), running this tree's binary with
+# $CONF; XINETD_PID is set, its log is xinetd.msg.
 start_xinetd() {
 	PORT=$(free_port)
 	sed -e "s/^service $2\$/service $1-test/" \
 	    -e "s|/usr/local/sbin/cellftpd|$CELLFTPD|" \
 	    -e "s|-c /etc/cellftpd.conf|-c $CONF|" \
-	    -e "s|^{|{\n\ttype\t\t= UNLISTED\n\tport\t\t= $PORT\n\tbind\t\t= 127.0.0.1|" \
+	    -e "s|^\(\tdisable\t*= \)yes|\1no|" \
+	    -e "s|^{|{\n\ttype\t\t= UNLISTED\n\tport\t\t= $PORT\n\tbind\t\t= ${3:-::ffff:127.0.0.1}|" \
 	    "$REPO/xinetd/$1" >"$BATS_TEST_TMPDIR/xinetd.conf"
 	xinetd -dontfork -filelog "$BATS_TEST_TMPDIR/xinetd.msg" \
 		-f "$BATS_TEST_TMPDIR/xinetd.conf" &
@@ -190,7 +193,15 @@ start_xinetd() {
 	done
 }
 
-@test "the real xinetd runs the shipped entry: login and download" {
+@test "the xinetd entries ship disabled, for IPv6 and IPv4" {
+	for entry in cellftpd cellftps; do
+		run grep -E '^[[:space:]]*(disable|flags)[[:space:]]' "$REPO/xinetd/$entry"
+		assert_output --regexp '^[[:space:]]+disable[[:space:]]+= yes
+[[:space:]]+flags[[:space:]]+= IPv6$'
+	done
+}
+
+@test "the real xinetd runs the shipped entry: IPv4 and IPv6 logins and downloads" {
 	require_root
 	command -v xinetd
 	write_conf <<-EOF

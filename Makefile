@@ -134,24 +134,27 @@ bench: $(BIN)
 bench-quick: $(BIN)
 	@bash tests/bench/run.sh quick
 
+# The files of the tree name the default paths (PREFIX=/usr/local): the
+# installed copies name the paths of this installation.
+PATHS = sed -e 's|/usr/local/sbin|$(SBINDIR)|g' \
+	-e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g' \
+	-e 's|/usr/local/share/doc/cellftpd|$(DOCDIR)|g' \
+	-e 's|/usr/local/share/man|$(MANDIR)|g'
+
 install: $(BIN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/xinetd.d $(DESTDIR)$(DOCDIR)/examples \
 		$(DESTDIR)$(SYSCONFDIR)/pam.d
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/cellftpd
-	install -m 644 man/cellftpd.8 $(DESTDIR)$(MANDIR)/man8/cellftpd.8
-	install -m 644 man/cellftpd.conf.5 $(DESTDIR)$(MANDIR)/man5/cellftpd.conf.5
-	sed 's|/usr/local/sbin|$(SBINDIR)|g' units/cellftpd@.service \
-		> $(DESTDIR)$(UNITDIR)/cellftpd@.service
+	$(PATHS) man/cellftpd.8 > $(DESTDIR)$(MANDIR)/man8/cellftpd.8
+	$(PATHS) man/cellftpd.conf.5 > $(DESTDIR)$(MANDIR)/man5/cellftpd.conf.5
+	$(PATHS) units/cellftpd@.service > $(DESTDIR)$(UNITDIR)/cellftpd@.service
 	install -m 644 units/cellftpd.socket $(DESTDIR)$(UNITDIR)/cellftpd.socket
-	sed 's|/usr/local/sbin|$(SBINDIR)|g' units/cellftps@.service \
-		> $(DESTDIR)$(UNITDIR)/cellftps@.service
+	$(PATHS) units/cellftps@.service > $(DESTDIR)$(UNITDIR)/cellftps@.service
 	install -m 644 units/cellftps.socket $(DESTDIR)$(UNITDIR)/cellftps.socket
-	sed 's|/usr/local/sbin|$(SBINDIR)|g' xinetd/cellftpd \
-		> $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftpd
-	sed 's|/usr/local/sbin|$(SBINDIR)|g' xinetd/cellftps \
-		> $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps
+	$(PATHS) xinetd/cellftpd > $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftpd
+	$(PATHS) xinetd/cellftps > $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps
 	install -m 644 conf/haproxy.cfg $(DESTDIR)$(DOCDIR)/examples/haproxy.cfg
 	install -m 644 pam/cellftpd $(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
 	test -e $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf || \

@@ -68,6 +68,20 @@ write_tls_conf() {	# write_tls_conf [server lines...]
 	assert_output --regexp '^service ftps
 [[:space:]]+server[[:space:]]+= /usr/sbin/cellftpd
 [[:space:]]+server_args[[:space:]]+= -c /etc/cellftpd.conf -i$'
+	# the installed pages and entries name this installation's paths
+	run grep -rl /usr/local "$dest"
+	assert_output ""
+	run grep -c '/usr/sbin/cellftpd' "$dest/usr/share/man/man8/cellftpd.8"
+	assert_output 7
+	run grep -E '^ftp stream tcp6? ' "$dest/usr/share/man/man8/cellftpd.8"
+	assert_output "ftp stream tcp  nowait root /usr/sbin/cellftpd cellftpd
+ftp stream tcp6 nowait root /usr/sbin/cellftpd cellftpd
+ftp stream tcp nowait root /usr/sbin/cellftpd cellftpd"
+	run grep -c '/usr/lib/systemd/system/cell' "$dest/usr/share/man/man8/cellftpd.8"
+	assert_output 4
+	run grep -F '/usr/share/doc/cellftpd/examples/haproxy.cfg' \
+		"$dest/usr/share/man/man5/cellftpd.conf.5"
+	assert_success
 	run "$dest/usr/sbin/cellftpd" -V
 	assert_output --regexp '^cellftpd [0-9.]+$'
 	# an edited configuration survives a second install
@@ -211,15 +225,29 @@ start_xinetd() {
 	[user anonymous]
 	root = $ROOT
 	EOF
+	# an IPv4 client on the entry's IPv6 socket: EPSV, PASV and PORT
 	start_xinetd cellftpd ftp
-	run curl -sS --max-time 20 "ftp://127.0.0.1:$PORT/f.txt"
+	run curl -sS --max-time 20 "ftp://127.0.0.1:$PORT/f.txt" \
+		--next --disable-epsv "ftp://127.0.0.1:$PORT/f.txt" \
+		--next -P 127.0.0.1 "ftp://127.0.0.1:$PORT/f.txt"
 	kill "$XINETD_PID"
 	wait "$XINETD_PID" || true
 	assert_success
-	assert_output "served through the unit's command line"
+	assert_output "served through the unit's command line
+served through the unit's command line
+served through the unit's command line"
 	run cat "$BATS_TEST_TMPDIR/xinetd.msg"
 	assert_output --partial "Started working: 1 available service"
 	refute_output --partial "ERROR"
+	# an IPv6 client
+	start_xinetd cellftpd ftp ::1
+	run curl -sS --max-time 20 "ftp://[::1]:$PORT/f.txt" \
+		--next -P ::1 "ftp://[::1]:$PORT/f.txt"
+	kill "$XINETD_PID"
+	wait "$XINETD_PID" || true
+	assert_success
+	assert_output "served through the unit's command line
+served through the unit's command line"
 }
 
 @test "the real xinetd runs the shipped FTPS entry: implicit TLS download" {

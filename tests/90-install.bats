@@ -122,6 +122,71 @@ Accept=yes"
 StandardError=journal"
 }
 
+# The exposure systemd-analyze gave the service units when their sandbox
+# was last tightened: it may fall, never rise.
+EXPOSURE_MAX=2.8
+
+@test "the service units' exposure score does not rise" {
+	for unit in cellftpd@.service cellftps@.service; do
+		run systemd-analyze security --offline=yes --no-pager "$REPO/units/$unit"
+		assert_success
+		score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p' <<<"$output")
+		[ -n "$score" ]
+		echo "$unit: exposure $score (at most $EXPOSURE_MAX)"
+		awk -v s="$score" -v m="$EXPOSURE_MAX" 'BEGIN { exit !(s <= m) }'
+	done
+}
+
+@test "a session makes none of the calls the units' SystemCallFilter= denies" {
+	require_root
+	command -v strace
+	SYSUSER=cfi-trace
+	add_account "$SYSUSER"
+	chown -R "$SYSUSER:" "$ROOT"
+	test_cert "$BATS_TEST_TMPDIR/tls"
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	passive_ports = 52000-52999
+	tls = explicit
+	tls_certificate = $BATS_TEST_TMPDIR/tls/cert.pem
+	tls_key = $BATS_TEST_TMPDIR/tls/key.pem
+	[user alice]
+	password = pw
+	system_user = $SYSUSER
+	root = $ROOT
+	allow_write = yes
+	EOF
+	local trace="$BATS_TEST_TMPDIR/trace"
+	launch strace -f -qq -o "$trace" "$CELLFTPD" -c "$CONF"
+	echo "up" >"$BATS_TEST_TMPDIR/up.txt"
+	# plain and TLS: login, upload, listing, download
+	run curl -sS --max-time 20 -u alice:pw -T "$BATS_TEST_TMPDIR/up.txt" \
+		"ftp://127.0.0.1:$PORT/up.txt" \
+		--next -u alice:pw "ftp://127.0.0.1:$PORT/" \
+		--next -u alice:pw --ssl-reqd --cacert "$BATS_TEST_TMPDIR/tls/cert.pem" \
+		"ftp://127.0.0.1:$PORT/f.txt"
+	assert_success
+	assert_line "served through the unit's command line"
+	wait_sessions_gone
+	denied=$(sed -n 's/^SystemCallFilter=~//p' "$REPO/units/cellftpd@.service")
+	[ -n "$denied" ]
+	grep -qx "SystemCallFilter=~$denied" "$REPO/units/cellftps@.service"
+	# shellcheck disable=SC2086 # one word per group
+	names=$(systemd-analyze syscall-filter --no-pager $denied | grep -Ev '^ *(#|@|$)' | tr -s ' \n' '\n')
+	[ "$(wc -w <<<"$names")" -gt 30 ]
+	used=$(sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$trace" | sort -u)
+	# the trace holds the whole session: its root part, pre-login and login
+	for call in chroot setresuid landlock_restrict_self accept4 sendfile; do
+		grep -qx "$call" <<<"$used" || { echo "not traced: $call" >&2; false; }
+	done
+	grep -q 'prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER' "$trace"
+	run comm -12 <(sort -u <<<"$names") <(echo "$used")
+	assert_output ""
+	run grep -c -- "--- SIGSYS" "$trace"
+	assert_output 0
+}
+
 @test "the FTPS units have the limits and the sandbox of the FTP units" {
 	# every setting but the comments, Description= and ExecStart=
 	settings() {

@@ -8,7 +8,7 @@ build="gcc make pkg-config libinih-dev libcrypt-dev libmd-dev libsystemd-dev lib
        libarchive-dev libpam0g-dev"
 demo="systemd"
 tests="bats bats-support bats-assert curl lftp wget tnftp python3 openssl iproute2 procps passwd
-       xinetd man-db mandoc haproxy
+       xinetd man-db mandoc haproxy strace
        libpam-modules db-util
        clang libclang-rt-14-dev"
 # tests/42-upload-limits.bats: a real quota (EDQUOT) is a btrfs qgroup

@@ -31,6 +31,25 @@ BUILD    = build
 BIN      = cellftpd
 endif
 
+# What the build needs, as pkg-config name:Debian package. A build
+# without one stops at once with one line naming the packages; the
+# targets that install them first (check, demo, ...) are left to do so.
+BUILD_DEPS = inih:libinih-dev libxcrypt:libcrypt-dev libmd:libmd-dev \
+	libsystemd:libsystemd-dev libarchive:libarchive-dev pam:libpam0g-dev \
+	libseccomp:libseccomp-dev openssl:libssl-dev
+ifeq ($(filter check demo fuzz bench bench-quick deb-check clean uninstall,$(MAKECMDGOALS)),)
+dep_pc  = $(word 1,$(subst :, ,$(1)))
+dep_deb = $(word 2,$(subst :, ,$(1)))
+MISSING := $(if $(shell command -v $(firstword $(CC))),,gcc) \
+	$(if $(shell command -v $(PKG_CONFIG)),,pkg-config) \
+	$(foreach d,$(BUILD_DEPS),$(if $(shell $(PKG_CONFIG) --exists \
+		$(call dep_pc,$(d)) 2>/dev/null && echo y),,$(call dep_deb,$(d))))
+MISSING := $(strip $(MISSING))
+ifneq ($(MISSING),)
+$(error to build cellftpd, install the Debian packages $(MISSING) (as root: apt-get install $(MISSING)))
+endif
+endif
+
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) libsystemd libarchive pam)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS) \
@@ -118,12 +137,14 @@ check:
 	@CELLFTPD="$(abspath $(BIN))" UNIT="$(abspath $(UNIT))" SHIM="$(abspath $(SHIM))" \
 		FUZZERS="$(abspath $(FUZZERS))" sh tests/run.sh
 
-# Serves FTP on 127.0.0.1:2121 with conf/demo.conf (anonymous, read-only).
+# Serves FTP on 127.0.0.1:$(PORT) with conf/demo.conf (anonymous,
+# read-only): make demo PORT=2222 for another port.
+PORT ?= 2121
 demo:
 	@sh tests/deps.sh demo
 	@$(MAKE) --no-print-directory $(BIN)
-	@echo "cellftpd: serving ftp://127.0.0.1:2121/ from conf/demo (anonymous, read-only); Ctrl-C stops"
-	systemd-socket-activate --accept --inetd -l 127.0.0.1:2121 \
+	@echo "cellftpd: serving ftp://127.0.0.1:$(PORT)/ from conf/demo (anonymous, read-only); Ctrl-C stops"
+	systemd-socket-activate --accept --inetd -l 127.0.0.1:$(PORT) \
 		"$(abspath $(BIN))" -c "$(abspath conf/demo.conf)"
 
 # cellftpd against vsftpd, side by side (as root; installs vsftpd and

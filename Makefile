@@ -130,12 +130,20 @@ fuzz:
 .SECONDARY: $(FUZZ_OBJS)
 
 # Installs what is missing (as root), builds, runs unit, fuzz corpus and
-# bats tests.
+# bats tests. What a run takes of the host can be chosen, so that two
+# runs share one: the servers' control ports, the passive ports (at
+# least 8400) and the prefix of the accounts and groups it creates, e.g.
+#   make check CHECK_PORTS=30000-30999 CHECK_PASSIVE_PORTS=40000-49999 CHECK_ACCOUNT_PREFIX=cg
+CHECK_PORTS          ?= 20000-29999
+CHECK_PASSIVE_PORTS  ?= 50000-59999
+CHECK_ACCOUNT_PREFIX ?= cf
 check:
 	@sh tests/deps.sh test
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT) $(SHIM) $(FUZZERS)
 	@CELLFTPD="$(abspath $(BIN))" UNIT="$(abspath $(UNIT))" SHIM="$(abspath $(SHIM))" \
-		FUZZERS="$(abspath $(FUZZERS))" sh tests/run.sh
+		FUZZERS="$(abspath $(FUZZERS))" CHECK_PORTS="$(CHECK_PORTS)" \
+		CHECK_PASSIVE_PORTS="$(CHECK_PASSIVE_PORTS)" \
+		CHECK_ACCOUNT_PREFIX="$(CHECK_ACCOUNT_PREFIX)" sh tests/run.sh
 
 # Serves FTP on 127.0.0.1:$(PORT) with conf/demo.conf (anonymous,
 # read-only): make demo PORT=2222 for another port.

@@ -306,57 +306,57 @@ now_ms() {
 @test "system_login = yes checks the shadow password and runs as the account" {
 	require_root
 	make_root
-	add_account cfl-sys1
-	usermod -p "$(openssl passwd -6 'sys pw 1')" cfl-sys1
-	conf_user cfl-sys1 "system_login = yes"
+	add_account ${ACCOUNT_PREFIX}l-sys1
+	usermod -p "$(openssl passwd -6 'sys pw 1')" ${ACCOUNT_PREFIX}l-sys1
+	conf_user ${ACCOUNT_PREFIX}l-sys1 "system_login = yes"
 	start_server
-	login_ok cfl-sys1 'sys pw 1'
-	login_bad cfl-sys1 'sys pw 2'
+	login_ok ${ACCOUNT_PREFIX}l-sys1 'sys pw 1'
+	login_bad ${ACCOUNT_PREFIX}l-sys1 'sys pw 2'
 	run server_log
-	assert_output --partial "127.0.0.1 cfl-sys1: logged in as system user cfl-sys1, root $ROOT"
-	assert_output --partial "127.0.0.1 cfl-sys1: login failed: wrong password"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}l-sys1: logged in as system user ${ACCOUNT_PREFIX}l-sys1, root $ROOT"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}l-sys1: login failed: wrong password"
 }
 
 @test "system_login: a locked account is refused even with its password" {
 	require_root
 	make_root
-	add_account cfl-sys2
-	usermod -p "$(openssl passwd -6 'sys pw 2')" cfl-sys2
-	usermod -L cfl-sys2
-	conf_user cfl-sys2 "system_login = yes"
+	add_account ${ACCOUNT_PREFIX}l-sys2
+	usermod -p "$(openssl passwd -6 'sys pw 2')" ${ACCOUNT_PREFIX}l-sys2
+	usermod -L ${ACCOUNT_PREFIX}l-sys2
+	conf_user ${ACCOUNT_PREFIX}l-sys2 "system_login = yes"
 	start_server
-	login_bad cfl-sys2 'sys pw 2'
+	login_bad ${ACCOUNT_PREFIX}l-sys2 'sys pw 2'
 	run server_log
-	assert_output --partial "127.0.0.1 cfl-sys2: login failed: account locked or without a password"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}l-sys2: login failed: account locked or without a password"
 }
 
 @test "system_login: an expired account is refused even with its password" {
 	require_root
 	make_root
-	add_account cfl-sys3
-	usermod -p "$(openssl passwd -6 'sys pw 3')" cfl-sys3
-	chage -E 0 cfl-sys3
-	conf_user cfl-sys3 "system_login = yes"
+	add_account ${ACCOUNT_PREFIX}l-sys3
+	usermod -p "$(openssl passwd -6 'sys pw 3')" ${ACCOUNT_PREFIX}l-sys3
+	chage -E 0 ${ACCOUNT_PREFIX}l-sys3
+	conf_user ${ACCOUNT_PREFIX}l-sys3 "system_login = yes"
 	start_server
-	login_bad cfl-sys3 'sys pw 3'
+	login_bad ${ACCOUNT_PREFIX}l-sys3 'sys pw 3'
 	run server_log
-	assert_output --partial "127.0.0.1 cfl-sys3: login failed: account expired"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}l-sys3: login failed: account expired"
 }
 
 @test "system_login: an account in deny_users_file is refused even with its password" {
 	require_root
 	make_root
-	add_account cfl-sys4
-	usermod -p "$(openssl passwd -6 'sys pw 4')" cfl-sys4
-	printf '# ftpusers\nroot\n  cfl-sys4   # no FTP for this one\n' \
+	add_account ${ACCOUNT_PREFIX}l-sys4
+	usermod -p "$(openssl passwd -6 'sys pw 4')" ${ACCOUNT_PREFIX}l-sys4
+	printf "# ftpusers\nroot\n  ${ACCOUNT_PREFIX}l-sys4   # no FTP for this one\n" \
 		>"$BATS_TEST_TMPDIR/ftpusers"
-	conf_user cfl-sys4 "system_login = yes"
+	conf_user ${ACCOUNT_PREFIX}l-sys4 "system_login = yes"
 	sed -i "s|^log = stderr\$|&\ndeny_users_file = $BATS_TEST_TMPDIR/ftpusers|" "$CONF"
 	grep -q '^deny_users_file = ' "$CONF"
 	start_server
-	login_bad cfl-sys4 'sys pw 4'
+	login_bad ${ACCOUNT_PREFIX}l-sys4 'sys pw 4'
 	run server_log
-	assert_output --partial "127.0.0.1 cfl-sys4: login failed: listed in deny_users_file"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}l-sys4: login failed: listed in deny_users_file"
 }
 
 # ---- all_users (root) ----
@@ -378,48 +378,48 @@ make_home_account() {	# make_home_account NAME PASSWORD
 @test "all_users = yes: a system account logs in, root /, starting in its home" {
 	require_root
 	make_root
-	make_home_account cfl-all1 'all pw 1'
+	make_home_account ${ACCOUNT_PREFIX}l-all1 'all pw 1'
 	write_conf <<-EOF
 	[server]
 	log = stderr
 	all_users = yes
-	restricted_users = cfl-other
+	restricted_users = ${ACCOUNT_PREFIX}l-other
 	EOF
 	start_server
-	run chat "USER cfl-all1" "PASS all pw 1" "PWD" "CDUP" "PWD" "QUIT"
+	run chat "USER ${ACCOUNT_PREFIX}l-all1" "PASS all pw 1" "PWD" "CDUP" "PWD" "QUIT"
 	assert_line --index 1 "331 Please specify the password"
 	assert_line --index 2 "230 Login successful"
-	assert_line --index 3 "257 \"$HOMES/cfl-all1\" is the current directory"
+	assert_line --index 3 "257 \"$HOMES/${ACCOUNT_PREFIX}l-all1\" is the current directory"
 	assert_line --index 4 "250 Directory changed to $HOMES"
-	login_bad cfl-all1 'all pw 2'
+	login_bad ${ACCOUNT_PREFIX}l-all1 'all pw 2'
 	run server_log
-	assert_output --partial "127.0.0.1 cfl-all1: logged in as system user cfl-all1, root /"
-	assert_output --partial "127.0.0.1 cfl-all1: login failed: wrong password"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}l-all1: logged in as system user ${ACCOUNT_PREFIX}l-all1, root /"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}l-all1: login failed: wrong password"
 }
 
 @test "all_users = yes, restricted_users lists the account: its root is its home" {
 	require_root
 	make_root
-	make_home_account cfl-all2 'all pw 2'
+	make_home_account ${ACCOUNT_PREFIX}l-all2 'all pw 2'
 	write_conf <<-EOF
 	[server]
 	log = stderr
 	all_users = yes
-	restricted_users = cfl-x cfl-all2
+	restricted_users = ${ACCOUNT_PREFIX}l-x ${ACCOUNT_PREFIX}l-all2
 	EOF
 	start_server
-	run chat "USER cfl-all2" "PASS all pw 2" "PWD" "CDUP" "PWD" "QUIT"
+	run chat "USER ${ACCOUNT_PREFIX}l-all2" "PASS all pw 2" "PWD" "CDUP" "PWD" "QUIT"
 	assert_line --index 2 "230 Login successful"
 	assert_line --index 3 '257 "/" is the current directory'
 	assert_line --index 5 '257 "/" is the current directory'
 	run server_log
-	assert_output --partial "127.0.0.1 cfl-all2: logged in as system user cfl-all2, root $HOMES/cfl-all2"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}l-all2: logged in as system user ${ACCOUNT_PREFIX}l-all2, root $HOMES/${ACCOUNT_PREFIX}l-all2"
 }
 
 @test "all_users = yes, restricted_users = *: every account's root is its home" {
 	require_root
 	make_root
-	make_home_account cfl-all3 'all pw 3'
+	make_home_account ${ACCOUNT_PREFIX}l-all3 'all pw 3'
 	write_conf <<-EOF
 	[server]
 	log = stderr
@@ -427,11 +427,11 @@ make_home_account() {	# make_home_account NAME PASSWORD
 	restricted_users = *
 	EOF
 	start_server
-	run chat "USER cfl-all3" "PASS all pw 3" "PWD" "QUIT"
+	run chat "USER ${ACCOUNT_PREFIX}l-all3" "PASS all pw 3" "PWD" "QUIT"
 	assert_line --index 2 "230 Login successful"
 	assert_line --index 3 '257 "/" is the current directory'
 	run server_log
-	assert_output --partial "127.0.0.1 cfl-all3: logged in as system user cfl-all3, root $HOMES/cfl-all3"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}l-all3: logged in as system user ${ACCOUNT_PREFIX}l-all3, root $HOMES/${ACCOUNT_PREFIX}l-all3"
 }
 
 @test "all_users = yes never lets root in" {
@@ -455,15 +455,15 @@ make_home_account() {	# make_home_account NAME PASSWORD
 @test "all_users = no (default): a system account without a section is an unknown user" {
 	require_root
 	make_root
-	make_home_account cfl-all4 'all pw 4'
+	make_home_account ${ACCOUNT_PREFIX}l-all4 'all pw 4'
 	write_conf <<-EOF
 	[server]
 	log = stderr
 	EOF
 	start_server
-	login_bad cfl-all4 'all pw 4'
+	login_bad ${ACCOUNT_PREFIX}l-all4 'all pw 4'
 	run server_log
-	assert_output --partial "127.0.0.1 cfl-all4: login failed: unknown user"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}l-all4: login failed: unknown user"
 }
 
 # ---- privileges (root) ----
@@ -471,17 +471,17 @@ make_home_account() {	# make_home_account NAME PASSWORD
 @test "a logged-in session runs with system_user's uid, gid and groups, no new privileges" {
 	require_root
 	make_root
-	add_group cfl-grp1
-	add_account cfl-priv1 -G cfl-grp1
-	uid=$(id -u cfl-priv1)
-	gid=$(id -g cfl-priv1)
-	extra=$(getent group cfl-grp1 | cut -d: -f3)
+	add_group ${ACCOUNT_PREFIX}l-grp1
+	add_account ${ACCOUNT_PREFIX}l-priv1 -G ${ACCOUNT_PREFIX}l-grp1
+	uid=$(id -u ${ACCOUNT_PREFIX}l-priv1)
+	gid=$(id -g ${ACCOUNT_PREFIX}l-priv1)
+	extra=$(getent group ${ACCOUNT_PREFIX}l-grp1 | cut -d: -f3)
 	[ "$uid" -ne 0 ] && [ "$gid" -ne 0 ]
-	conf_user dave "password = dave pw" "system_user = cfl-priv1"
+	conf_user dave "password = dave pw" "system_user = ${ACCOUNT_PREFIX}l-priv1"
 	start_server
 	chat "USER dave" "PASS dave pw" "sleep:3" "QUIT" >"$BATS_TEST_TMPDIR/chat.out" &
 	chat_pid=$!
-	wait_log "127.0.0.1 dave: logged in as system user cfl-priv1, root $ROOT"
+	wait_log "127.0.0.1 dave: logged in as system user ${ACCOUNT_PREFIX}l-priv1, root $ROOT"
 	pid=$(sessions)
 	[ -n "$pid" ]
 	[ "$(wc -w <<<"$pid")" -eq 1 ]
@@ -493,7 +493,7 @@ make_home_account() {	# make_home_account NAME PASSWORD
 	assert_equal "$(grep '^Gid:' <<<"$status")" "Gid:$tab$gid$tab$gid$tab$gid$tab$gid"
 	assert_equal "$(grep '^NoNewPrivs:' <<<"$status")" "NoNewPrivs:${tab}1"
 	groups=$(grep '^Groups:' <<<"$status" | cut -f2 | tr ' ' '\n' | sed '/^$/d' | sort -n | xargs)
-	want=$(id -G cfl-priv1 | tr ' ' '\n' | sort -n | xargs)
+	want=$(id -G ${ACCOUNT_PREFIX}l-priv1 | tr ' ' '\n' | sort -n | xargs)
 	assert_equal "$groups" "$want"
 	[[ " $groups " == *" $extra "* ]]
 	[[ " $groups " == *" $gid "* ]]

@@ -59,7 +59,7 @@ pam_conf() {
 	[server]
 	log = stderr
 	pam_service = $SERVICE
-	passive_ports = 40000-40100
+	passive_ports = $((PASSIVE_BASE + 8000))-$((PASSIVE_BASE + 8100))
 	$srv
 	[user $name]
 	system_login = pam
@@ -95,31 +95,31 @@ hold() {
 }
 
 @test "system_login = pam: the password set by chpasswd logs in and downloads, a wrong one is 530 and logged" {
-	sys_account cfpam-u1 'pam pw 1'
+	sys_account ${ACCOUNT_PREFIX}pam-u1 'pam pw 1'
 	head -c 100000 /dev/urandom >"$ROOT/data.bin"
-	chown cfpam-u1: "$ROOT/data.bin"
+	chown ${ACCOUNT_PREFIX}pam-u1: "$ROOT/data.bin"
 	unix_stack
-	pam_conf cfpam-u1
+	pam_conf ${ACCOUNT_PREFIX}pam-u1
 	start_server
-	run ftp_curl -u 'cfpam-u1:pam pw 1' -o "$BATS_TEST_TMPDIR/got.bin" data.bin
+	run ftp_curl -u "${ACCOUNT_PREFIX}pam-u1:pam pw 1" -o "$BATS_TEST_TMPDIR/got.bin" data.bin
 	assert_success
 	assert_equal "$(checksum "$BATS_TEST_TMPDIR/got.bin")" "$(checksum "$ROOT/data.bin")"
-	login_bad cfpam-u1 'pam pw 2'
+	login_bad ${ACCOUNT_PREFIX}pam-u1 'pam pw 2'
 	run server_log
-	assert_output --partial "127.0.0.1 cfpam-u1: logged in as system user cfpam-u1, root $ROOT"
-	assert_output --partial "127.0.0.1 cfpam-u1: login failed: pam_authenticate: Authentication failure"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}pam-u1: logged in as system user ${ACCOUNT_PREFIX}pam-u1, root $ROOT"
+	assert_output --partial "127.0.0.1 ${ACCOUNT_PREFIX}pam-u1: login failed: pam_authenticate: Authentication failure"
 }
 
 @test "all_users with system_auth = pam: a system account logs in through PAM, not the shadow file" {
 	HOMES=$(mktemp -d /tmp/cfpam-homes.XXXXXX)
 	chmod 755 "$HOMES"
-	mkdir "$HOMES/cfpam-u2"
-	add_account cfpam-u2 -d "$HOMES/cfpam-u2"
-	chown cfpam-u2: "$HOMES/cfpam-u2"
-	echo 'cfpam-u2:pam pw 2' | chpasswd
+	mkdir "$HOMES/${ACCOUNT_PREFIX}pam-u2"
+	add_account ${ACCOUNT_PREFIX}pam-u2 -d "$HOMES/${ACCOUNT_PREFIX}pam-u2"
+	chown ${ACCOUNT_PREFIX}pam-u2: "$HOMES/${ACCOUNT_PREFIX}pam-u2"
+	echo "${ACCOUNT_PREFIX}pam-u2:pam pw 2" | chpasswd
 	# PAM says yes to this one name whatever the password: the shadow
 	# file would not
-	pam_stack "auth required pam_succeed_if.so user = cfpam-u2" \
+	pam_stack "auth required pam_succeed_if.so user = ${ACCOUNT_PREFIX}pam-u2" \
 		"auth required pam_permit.so" "account required pam_permit.so" "session required pam_permit.so"
 	write_conf <<-EOF
 	[server]
@@ -130,68 +130,68 @@ hold() {
 	EOF
 	start_server
 
-	login_ok cfpam-u2 'not the password'
+	login_ok ${ACCOUNT_PREFIX}pam-u2 'not the password'
 	run server_log
-	assert_output --partial "cfpam-u2: logged in as system user cfpam-u2, root /"
+	assert_output --partial "${ACCOUNT_PREFIX}pam-u2: logged in as system user ${ACCOUNT_PREFIX}pam-u2, root /"
 }
 
 @test "pam_acct_mgmt: an expired account and one whose password must change are 530, the reason logged" {
-	sys_account cfpam-u3 'pam pw 3'
-	chage -E 0 cfpam-u3
-	add_account cfpam-u4
-	echo 'cfpam-u4:pam pw 4' | chpasswd
-	chage -d 0 cfpam-u4
+	sys_account ${ACCOUNT_PREFIX}pam-u3 'pam pw 3'
+	chage -E 0 ${ACCOUNT_PREFIX}pam-u3
+	add_account ${ACCOUNT_PREFIX}pam-u4
+	echo "${ACCOUNT_PREFIX}pam-u4:pam pw 4" | chpasswd
+	chage -d 0 ${ACCOUNT_PREFIX}pam-u4
 	unix_stack
 	write_conf <<-EOF
 	[server]
 	log = stderr
 	pam_service = $SERVICE
-	[user cfpam-u3]
+	[user ${ACCOUNT_PREFIX}pam-u3]
 	system_login = pam
 	root = $ROOT
-	[user cfpam-u4]
+	[user ${ACCOUNT_PREFIX}pam-u4]
 	system_login = pam
 	root = $ROOT
 	EOF
 	start_server
-	login_bad cfpam-u3 'pam pw 3'
-	login_bad cfpam-u4 'pam pw 4'
+	login_bad ${ACCOUNT_PREFIX}pam-u3 'pam pw 3'
+	login_bad ${ACCOUNT_PREFIX}pam-u4 'pam pw 4'
 	run server_log
-	assert_output --partial "cfpam-u3: login failed: pam_acct_mgmt: User account has expired"
-	assert_output --partial "cfpam-u4: login failed: pam_acct_mgmt: Authentication token is no longer valid; new one required (FTP cannot change a password)"
+	assert_output --partial "${ACCOUNT_PREFIX}pam-u3: login failed: pam_acct_mgmt: User account has expired"
+	assert_output --partial "${ACCOUNT_PREFIX}pam-u4: login failed: pam_acct_mgmt: Authentication token is no longer valid; new one required (FTP cannot change a password)"
 }
 
 @test "a locked account (usermod -L) is refused with 530 even with its password" {
-	sys_account cfpam-u5 'pam pw 5'
-	usermod -L cfpam-u5
+	sys_account ${ACCOUNT_PREFIX}pam-u5 'pam pw 5'
+	usermod -L ${ACCOUNT_PREFIX}pam-u5
 	unix_stack
-	pam_conf cfpam-u5
+	pam_conf ${ACCOUNT_PREFIX}pam-u5
 	start_server
-	login_bad cfpam-u5 'pam pw 5'
+	login_bad ${ACCOUNT_PREFIX}pam-u5 'pam pw 5'
 	run server_log
 	# pam_unix refuses a locked hash in pam_authenticate already
-	assert_output --partial "cfpam-u5: login failed: pam_authenticate: Authentication failure"
+	assert_output --partial "${ACCOUNT_PREFIX}pam-u5: login failed: pam_authenticate: Authentication failure"
 	refute_output --partial "logged in"
 }
 
 @test "PAM_RHOST is the client: a pam_access rule against 127.0.0.1 refuses, one against another address does not" {
-	sys_account cfpam-u6 'pam pw 6'
+	sys_account ${ACCOUNT_PREFIX}pam-u6 'pam pw 6'
 	access="$BATS_TEST_TMPDIR/access.conf"
 	unix_stack "account required pam_access.so accessfile=$access"
-	pam_conf cfpam-u6
+	pam_conf ${ACCOUNT_PREFIX}pam-u6
 	start_server
-	echo "- : cfpam-u6 : 127.0.0.1" >"$access"
-	login_bad cfpam-u6 'pam pw 6'
-	echo "- : cfpam-u6 : 192.0.2.1" >"$access"
-	login_ok cfpam-u6 'pam pw 6'
+	echo "- : ${ACCOUNT_PREFIX}pam-u6 : 127.0.0.1" >"$access"
+	login_bad ${ACCOUNT_PREFIX}pam-u6 'pam pw 6'
+	echo "- : ${ACCOUNT_PREFIX}pam-u6 : 192.0.2.1" >"$access"
+	login_ok ${ACCOUNT_PREFIX}pam-u6 'pam pw 6'
 	run server_log
-	assert_output --partial "cfpam-u6: login failed: pam_acct_mgmt: Permission denied"
+	assert_output --partial "${ACCOUNT_PREFIX}pam-u6: login failed: pam_acct_mgmt: Permission denied"
 }
 
 @test "pam_limits applies to the session; the session is closed by root when it ends" {
-	sys_account cfpam-u7 'pam pw 7'
+	sys_account ${ACCOUNT_PREFIX}pam-u7 'pam pw 7'
 	limits="$BATS_TEST_TMPDIR/limits.conf"
-	echo "cfpam-u7 hard fsize 4242" >"$limits"
+	echo "${ACCOUNT_PREFIX}pam-u7 hard fsize 4242" >"$limits"
 	unix_stack "session required pam_limits.so conf=$limits" \
 		"session required pam_exec.so $BATS_TEST_TMPDIR/mark.sh"
 	cat >"$BATS_TEST_TMPDIR/mark.sh" <<-EOF
@@ -199,21 +199,21 @@ hold() {
 	echo "\$PAM_TYPE \$PAM_USER \$PAM_RHOST \$PAM_TTY \$(id -u)" >>$BATS_TEST_TMPDIR/marks
 	EOF
 	chmod 755 "$BATS_TEST_TMPDIR/mark.sh"
-	pam_conf cfpam-u7
+	pam_conf ${ACCOUNT_PREFIX}pam-u7
 	start_server
-	hold cfpam-u7 'pam pw 7'
+	hold ${ACCOUNT_PREFIX}pam-u7 'pam pw 7'
 	run grep -E '^Max file size' "/proc/$PID/limits"
 	assert_output --regexp '^Max file size +4343808 +4343808 +bytes'
 	run awk '/^Uid:/ {print $2}' "/proc/$PID/status"
-	assert_output "$(id -u cfpam-u7)"
+	assert_output "$(id -u ${ACCOUNT_PREFIX}pam-u7)"
 	wait "$HELD"
 	for _ in $(seq 100); do
 		grep -q close_session "$BATS_TEST_TMPDIR/marks" && break
 		sleep 0.05
 	done
 	run cat "$BATS_TEST_TMPDIR/marks"
-	assert_output "open_session cfpam-u7 127.0.0.1 ftp 0
-close_session cfpam-u7 127.0.0.1 ftp 0"
+	assert_output "open_session ${ACCOUNT_PREFIX}pam-u7 127.0.0.1 ftp 0
+close_session ${ACCOUNT_PREFIX}pam-u7 127.0.0.1 ftp 0"
 }
 
 # A second factor as PAM modules ask for one: pam_cfpam_ask.so asks once
@@ -245,29 +245,29 @@ ask_module() {
 }
 
 @test "the conversation answers one password prompt: a second one, or one that echoes, fails; PAM's messages are logged" {
-	sys_account cfpam-u11 'pam pw 11'
+	sys_account ${ACCOUNT_PREFIX}pam-u11 'pam pw 11'
 	ask_module
 	pam_stack "auth optional pam_echo.so hello from PAM to %u" \
 		"auth required pam_unix.so nodelay" \
 		"auth required $BATS_TEST_TMPDIR/pam_cfpam_ask.so off" \
 		"account required pam_unix.so"
-	pam_conf cfpam-u11
+	pam_conf ${ACCOUNT_PREFIX}pam-u11
 	start_server
-	login_bad cfpam-u11 'pam pw 11'
+	login_bad ${ACCOUNT_PREFIX}pam-u11 'pam pw 11'
 	# alone, an echoing prompt is refused as well
 	pam_stack "auth required $BATS_TEST_TMPDIR/pam_cfpam_ask.so on" \
 		"auth required pam_permit.so" "account required pam_unix.so"
-	login_bad cfpam-u11 'pam pw 11'
+	login_bad ${ACCOUNT_PREFIX}pam-u11 'pam pw 11'
 	unix_stack "auth optional pam_echo.so hello from PAM to %u"
-	login_ok cfpam-u11 'pam pw 11'
+	login_ok ${ACCOUNT_PREFIX}pam-u11 'pam pw 11'
 	run server_log
-	assert_output --partial "cfpam-u11: pam: hello from PAM to cfpam-u11"
-	run grep -c "cfpam-u11: login failed: pam_authenticate: .* (a module asked for more than the password)" "$SERVER_LOG"
+	assert_output --partial "${ACCOUNT_PREFIX}pam-u11: pam: hello from PAM to ${ACCOUNT_PREFIX}pam-u11"
+	run grep -c "${ACCOUNT_PREFIX}pam-u11: login failed: pam_authenticate: .* (a module asked for more than the password)" "$SERVER_LOG"
 	assert_output 2
 }
 
 @test "a PAM module that blocks is ended by login_timeout, and the session with it" {
-	sys_account cfpam-u8 'pam pw 8'
+	sys_account ${ACCOUNT_PREFIX}pam-u8 'pam pw 8'
 	cat >"$BATS_TEST_TMPDIR/slow.sh" <<-EOF
 	#!/bin/sh
 	echo \$\$ >$BATS_TEST_TMPDIR/slow.pid
@@ -276,18 +276,18 @@ ask_module() {
 	chmod 755 "$BATS_TEST_TMPDIR/slow.sh"
 	pam_stack "auth required pam_exec.so $BATS_TEST_TMPDIR/slow.sh" \
 		"account required pam_permit.so"
-	pam_conf cfpam-u8 "server:login_timeout = 1"
+	pam_conf ${ACCOUNT_PREFIX}pam-u8 "server:login_timeout = 1"
 	start_server
 	start=$(date +%s)
-	run chat "USER cfpam-u8" "PASS pam pw 8" "QUIT"
+	run chat "USER ${ACCOUNT_PREFIX}pam-u8" "PASS pam pw 8" "QUIT"
 	[ $(($(date +%s) - start)) -lt 8 ]
 	refute_output --partial "230"
-	wait_log "cfpam-u8: the PAM check (pam_authenticate, pam_acct_mgmt) did not return within login_timeout (1 seconds); closing"
+	wait_log "${ACCOUNT_PREFIX}pam-u8: the PAM check (pam_authenticate, pam_acct_mgmt) did not return within login_timeout (1 seconds); closing"
 	wait_sessions_gone
 }
 
 @test "virtual users of pam_userdb run as guest_user in guest_root with %u; '/' and '.' names refused" {
-	add_account cfpam-guest
+	add_account ${ACCOUNT_PREFIX}pam-guest
 	db="$BATS_TEST_TMPDIR/virt"
 	printf 'vuser1\nvirtual pw 1\n.hidden\nvirtual pw 2\n' | db_load -T -t hash "$db.db"
 	pam_stack "auth required pam_userdb.so db=$db" \
@@ -295,14 +295,14 @@ ask_module() {
 	mkdir -p "$ROOT/vuser1" "$ROOT/other"
 	echo "vuser1's file" >"$ROOT/vuser1/mine.txt"
 	echo "not vuser1's" >"$ROOT/other/theirs.txt"
-	chown -R cfpam-guest: "$ROOT"
+	chown -R ${ACCOUNT_PREFIX}pam-guest: "$ROOT"
 	write_conf <<-EOF
 	[server]
 	log = stderr
 	all_users = yes
 	system_auth = pam
 	pam_service = $SERVICE
-	guest_user = cfpam-guest
+	guest_user = ${ACCOUNT_PREFIX}pam-guest
 	guest_root = $ROOT/%u
 	EOF
 	start_server
@@ -313,13 +313,13 @@ ask_module() {
 	assert_failure
 	hold vuser1 'virtual pw 1'
 	run awk '/^Uid:/ {print $2}' "/proc/$PID/status"
-	assert_output "$(id -u cfpam-guest)"
+	assert_output "$(id -u ${ACCOUNT_PREFIX}pam-guest)"
 	wait "$HELD"
 	login_bad vuser1 'virtual pw 2'
 	login_bad .hidden 'virtual pw 2'
 	login_bad 'a/b' 'x'
 	run server_log
-	assert_output --partial "vuser1: logged in as system user cfpam-guest, root $ROOT/vuser1"
+	assert_output --partial "vuser1: logged in as system user ${ACCOUNT_PREFIX}pam-guest, root $ROOT/vuser1"
 	assert_output --partial ".hidden: login failed: not a virtual user's name (empty, '/' or a leading '.')"
 	assert_output --partial "a/b: login failed: not a virtual user's name (empty, '/' or a leading '.')"
 }
@@ -343,12 +343,12 @@ ask_module() {
 }
 
 @test "the shipped pam/cellftpd: a user in the ftpusers file is refused, another logs in" {
-	sys_account cfpam-u9 'pam pw 9'
-	add_account cfpam-u10 --shell /bin/sh
-	echo 'cfpam-u10:pam pw 10' | chpasswd
-	usermod -s /bin/sh cfpam-u9
+	sys_account ${ACCOUNT_PREFIX}pam-u9 'pam pw 9'
+	add_account ${ACCOUNT_PREFIX}pam-u10 --shell /bin/sh
+	echo "${ACCOUNT_PREFIX}pam-u10:pam pw 10" | chpasswd
+	usermod -s /bin/sh ${ACCOUNT_PREFIX}pam-u9
 	ftpusers="$BATS_TEST_TMPDIR/ftpusers"
-	printf 'root\ncfpam-u9\n' >"$ftpusers"
+	printf 'root\n%s\n' "${ACCOUNT_PREFIX}pam-u9" >"$ftpusers"
 	sed "s|file=/etc/ftpusers|file=$ftpusers|" "$REPO/pam/cellftpd" >"$PAMFILE"
 	grep -q "file=$ftpusers " "$PAMFILE"
 	write_conf <<-EOF
@@ -356,29 +356,29 @@ ask_module() {
 	log = stderr
 	pam_service = $SERVICE
 	deny_users_file = $BATS_TEST_TMPDIR/none
-	[user cfpam-u9]
+	[user ${ACCOUNT_PREFIX}pam-u9]
 	system_login = pam
 	root = $ROOT
-	[user cfpam-u10]
+	[user ${ACCOUNT_PREFIX}pam-u10]
 	system_login = pam
 	root = $ROOT
 	EOF
 	: >"$BATS_TEST_TMPDIR/none"
 	start_server
-	login_bad cfpam-u9 'pam pw 9'
-	login_ok cfpam-u10 'pam pw 10'
+	login_bad ${ACCOUNT_PREFIX}pam-u9 'pam pw 9'
+	login_ok ${ACCOUNT_PREFIX}pam-u10 'pam pw 10'
 	run server_log
-	assert_output --partial "cfpam-u9: login failed: pam_authenticate: Authentication failure"
+	assert_output --partial "${ACCOUNT_PREFIX}pam-u9: login failed: pam_authenticate: Authentication failure"
 }
 
 @test "after a PAM login the session's memory holds neither the password nor the account's hash" {
 	require_production_build
-	sys_account cfpam-u12 'pam secret 12'
-	hash=$(getent shadow cfpam-u12 | cut -d: -f2)
+	sys_account ${ACCOUNT_PREFIX}pam-u12 'pam secret 12'
+	hash=$(getent shadow ${ACCOUNT_PREFIX}pam-u12 | cut -d: -f2)
 	unix_stack
-	pam_conf cfpam-u12
+	pam_conf ${ACCOUNT_PREFIX}pam-u12
 	start_server
-	hold cfpam-u12 'pam secret 12'
+	hold ${ACCOUNT_PREFIX}pam-u12 'pam secret 12'
 	sleep 0.3
 	run memory_holds "$PID" "$(printf %s 'pam secret 12' | od -An -tx1 | tr -d ' \n')"
 	assert_output "found 0"
@@ -424,9 +424,9 @@ ask_module() {
 }
 
 @test "over FTPS a PAM login transfers through the relay and its session is closed at the end" {
-	sys_account cfpam-u13 'pam pw 13'
+	sys_account ${ACCOUNT_PREFIX}pam-u13 'pam pw 13'
 	head -c 300000 /dev/urandom >"$ROOT/tls.bin"
-	chown cfpam-u13: "$ROOT/tls.bin"
+	chown ${ACCOUNT_PREFIX}pam-u13: "$ROOT/tls.bin"
 	cert="$BATS_TEST_TMPDIR/cert.pem"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 		-days 2 -subj "/CN=cellftpd test" -keyout "$cert" -out "$cert" 2>/dev/null
@@ -436,9 +436,9 @@ ask_module() {
 	EOF
 	chmod 755 "$BATS_TEST_TMPDIR/mark.sh"
 	unix_stack "session required pam_exec.so $BATS_TEST_TMPDIR/mark.sh"
-	pam_conf cfpam-u13 "server:tls = explicit" "server:tls_certificate = $cert"
+	pam_conf ${ACCOUNT_PREFIX}pam-u13 "server:tls = explicit" "server:tls_certificate = $cert"
 	start_server
-	run ftp_curl --ssl-reqd -k -u 'cfpam-u13:pam pw 13' -o "$BATS_TEST_TMPDIR/got.bin" tls.bin
+	run ftp_curl --ssl-reqd -k -u "${ACCOUNT_PREFIX}pam-u13:pam pw 13" -o "$BATS_TEST_TMPDIR/got.bin" tls.bin
 	assert_success
 	assert_equal "$(checksum "$BATS_TEST_TMPDIR/got.bin")" "$(checksum "$ROOT/tls.bin")"
 	for _ in $(seq 100); do
@@ -446,7 +446,7 @@ ask_module() {
 		sleep 0.05
 	done
 	run cat "$BATS_TEST_TMPDIR/marks"
-	assert_output "open_session cfpam-u13
-close_session cfpam-u13"
+	assert_output "open_session ${ACCOUNT_PREFIX}pam-u13
+close_session ${ACCOUNT_PREFIX}pam-u13"
 	wait_sessions_gone
 }

@@ -5,7 +5,7 @@
 
 load helper
 
-SYSUSER=cfp-files
+SYSUSER=${ACCOUNT_PREFIX}p-files
 
 cleanup() {
 	remove_accounts

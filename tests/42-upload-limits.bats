@@ -8,9 +8,9 @@
 
 load helper
 
-SYSUSER=cfd-limits
+SYSUSER=${ACCOUNT_PREFIX}d-limits
 # shellcheck disable=SC2034 # the passive ports, read by alice_conf (helper.bash)
-RANGE_LO=54000 RANGE_HI=54499
+RANGE_LO=$((PASSIVE_BASE + 4000)) RANGE_HI=$((PASSIVE_BASE + 4499))
 
 # wu-ftpd xferlog: DOW MON DD HH:MM:SS YYYY secs host
 XF='^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 1-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4} [0-9]+ 127\.0\.0\.1 '

@@ -8,9 +8,9 @@
 
 load helper
 
-SYSUSER=cfg-rates
+SYSUSER=${ACCOUNT_PREFIX}g-rates
 # shellcheck disable=SC2034 # the passive ports, read by alice_conf (helper.bash)
-RANGE_LO=57000 RANGE_HI=57099
+RANGE_LO=$((PASSIVE_BASE + 7000)) RANGE_HI=$((PASSIVE_BASE + 7099))
 
 cleanup() {
 	remove_accounts

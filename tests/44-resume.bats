@@ -8,9 +8,9 @@
 
 load helper
 
-SYSUSER=cfh-resume
+SYSUSER=${ACCOUNT_PREFIX}h-resume
 # shellcheck disable=SC2034 # the passive ports, read by conf
-RANGE_LO=57100 RANGE_HI=57199
+RANGE_LO=$((PASSIVE_BASE + 7100)) RANGE_HI=$((PASSIVE_BASE + 7199))
 NEW_BYTES=3000000
 
 setup() {

@@ -6,9 +6,9 @@
 
 load helper
 
-SYSUSER=cfd-data
+SYSUSER=${ACCOUNT_PREFIX}d-data
 # shellcheck disable=SC2034 # the passive ports, read by alice_conf (helper.bash)
-RANGE_LO=50000 RANGE_HI=50999
+RANGE_LO=$((PASSIVE_BASE + 0)) RANGE_HI=$((PASSIVE_BASE + 999))
 MIB3=3145728
 
 cleanup() {
@@ -33,6 +33,8 @@ import sys
 import time
 
 from ftpclient import HOST, PORT, ROOT, Control, connect, disk, out, recv_all, sha
+
+BASE = int(os.environ["PASSIVE_BASE"])  # the passive ports' base (helper.bash)
 
 def reset(s):
     """Close with RST instead of FIN: a broken connection."""
@@ -374,13 +376,13 @@ active equal
 # ---- passive mode ----
 
 @test "PASV: 227 with 127,0,0,1 and a port inside passive_ports; a transfer through it" {
-	serve "server:passive_ports = 50100-50110"
+	serve "server:passive_ports = $((PASSIVE_BASE + 100))-$((PASSIVE_BASE + 110))"
 	mkfile f.bin 100000
 	run py <<-'EOF'
 	from ftpt import *
 	c = Ftp()
 	host, port = c.pasv()
-	out("in range" if 50100 <= port <= 50110 else "OUT OF RANGE %d" % port)
+	out("in range" if BASE + 100 <= port <= BASE + 110 else "OUT OF RANGE %d" % port)
 	d = connect(port)
 	out("equal" if c.retr("f.bin", d) == disk("f.bin") else "DIFFERENT")
 	EOF
@@ -483,13 +485,13 @@ same port"
 }
 
 @test "EPSV: 229 reply, EPSV 2 on IPv4 is 522, EPSV ALL refuses PASV PORT EPRT" {
-	serve "server:passive_ports = 50200-50210"
+	serve "server:passive_ports = $((PASSIVE_BASE + 200))-$((PASSIVE_BASE + 210))"
 	mkfile f.bin 70000
 	run py <<-'EOF'
 	from ftpt import *
 	c = Ftp()
 	port = c.epsv()
-	out("in range" if 50200 <= port <= 50210 else "OUT OF RANGE")
+	out("in range" if BASE + 200 <= port <= BASE + 210 else "OUT OF RANGE")
 	c.cmd("EPSV 1")
 	c.cmd("EPSV 2")
 	c.cmd("EPSV ALL")
@@ -1227,7 +1229,7 @@ $facts"
 	refute_output --partial "forged-too\\r"
 	refute_output --partial "evil"
 	refute_output --partial "only"
-	assert_line --regexp "^LIST 'lrwxrwxrwx +1 root +root +17 [^>]* link\\\\r\\\\n-rw-r--r-- +1 cfd-data +cfd-data +3 .* plain.txt\\\\r\\\\n'\$"
+	assert_line --regexp "^LIST 'lrwxrwxrwx +1 root +root +17 [^>]* link\\\\r\\\\n-rw-r--r-- +1 ${ACCOUNT_PREFIX}d-data +${ACCOUNT_PREFIX}d-data +3 .* plain.txt\\\\r\\\\n'\$"
 	assert_line "NLST 'link\\r\\nplain.txt\\r\\n'"
 	assert_line --regexp "^MLSD 'type=cdir;[^\\\\]* \\.\\\\r\\\\ntype=OS.unix=symlink;[^\\\\]* link\\\\r\\\\ntype=file;[^\\\\]* plain.txt\\\\r\\\\n'\$"
 	# on the control connection a name's control bytes are '?'

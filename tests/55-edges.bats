@@ -7,16 +7,16 @@ load helper
 setup() {
 	require_root
 	make_root
-	add_account cfe-user
-	chown cfe-user: "$ROOT"
+	add_account ${ACCOUNT_PREFIX}e-user
+	chown ${ACCOUNT_PREFIX}e-user: "$ROOT"
 	write_conf <<-EOF
 	[server]
 	log = stderr
-	passive_ports = 51000-51999
+	passive_ports = $((PASSIVE_BASE + 1000))-$((PASSIVE_BASE + 1999))
 	atomic_uploads = ${ATOMIC:-yes}
 	[user alice]
 	password = pw
-	system_user = cfe-user
+	system_user = ${ACCOUNT_PREFIX}e-user
 	root = $ROOT
 	allow_write = yes
 	EOF
@@ -45,9 +45,9 @@ py() {
 @test "a full disk is 452, the old file stays and no temporary file is left" {
 	mkdir "$ROOT/small"
 	mount -t tmpfs -o size=1m,mode=0755 tmpfs "$ROOT/small"
-	chown cfe-user: "$ROOT/small"
+	chown ${ACCOUNT_PREFIX}e-user: "$ROOT/small"
 	head -c 1000 /dev/urandom >"$ROOT/small/keep"
-	chown cfe-user: "$ROOT/small/keep"
+	chown ${ACCOUNT_PREFIX}e-user: "$ROOT/small/keep"
 	sum=$(sha256sum <"$ROOT/small/keep")
 	head -c 3000000 /dev/urandom >"$BATS_TEST_TMPDIR/big"
 	run curl -sS --max-time 20 -T "$BATS_TEST_TMPDIR/big" "ftp://alice:pw@127.0.0.1:$PORT/small/keep"
@@ -66,7 +66,7 @@ py() {
 	ATOMIC=no setup
 	mkdir "$ROOT/small"
 	mount -t tmpfs -o size=1m,mode=0755 tmpfs "$ROOT/small"
-	chown cfe-user: "$ROOT/small"
+	chown ${ACCOUNT_PREFIX}e-user: "$ROOT/small"
 	run py '
 import io
 try:
@@ -131,7 +131,7 @@ print(c.sendcmd("NOOP"))
 	stop_server
 	ATOMIC=no setup
 	printf '0123456789ABCDEF' >"$ROOT/f"
-	chown cfe-user: "$ROOT/f"
+	chown ${ACCOUNT_PREFIX}e-user: "$ROOT/f"
 	run py '
 import io
 c.storbinary("STOR f", io.BytesIO(b"xyz"), rest=4)

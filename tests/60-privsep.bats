@@ -100,9 +100,9 @@ CLOSED"
 
 @test "no shadow hash of a failed system login stays in the session's memory" {
 	require_production_build
-	add_account cfp-shadow
-	usermod -p "$(openssl passwd -6 'the right one')" cfp-shadow
-	hash=$(getent shadow cfp-shadow | cut -d: -f2)
+	add_account ${ACCOUNT_PREFIX}p-shadow
+	usermod -p "$(openssl passwd -6 'the right one')" ${ACCOUNT_PREFIX}p-shadow
+	hash=$(getent shadow ${ACCOUNT_PREFIX}p-shadow | cut -d: -f2)
 	stop_server
 	write_conf <<-EOF
 	[server]
@@ -112,7 +112,7 @@ CLOSED"
 	root = $ROOT
 	EOF
 	start_server
-	python3 "$FTPCHAT" "$PORT" "USER cfp-shadow" "PASS wrong" "USER anonymous" "PASS x" \
+	python3 "$FTPCHAT" "$PORT" "USER ${ACCOUNT_PREFIX}p-shadow" "PASS wrong" "USER anonymous" "PASS x" \
 		"sleep:3" >/dev/null &
 	chat_pid=$!
 	for _ in $(seq 60); do

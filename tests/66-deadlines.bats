@@ -7,9 +7,9 @@
 
 load helper
 
-SYSUSER=cfl-deadl
-RANGE_LO=54000
-RANGE_HI=54099
+SYSUSER=${ACCOUNT_PREFIX}l-deadl
+RANGE_LO=$((PASSIVE_BASE + 4000))
+RANGE_HI=$((PASSIVE_BASE + 4099))
 
 setup_file() {
 	export CERTS="$BATS_FILE_TMPDIR/certs"

@@ -11,9 +11,9 @@
 
 load helper
 
-SYSUSER=cfx-proxy
+SYSUSER=${ACCOUNT_PREFIX}x-proxy
 # shellcheck disable=SC2034 # the passive ports, read by alice_conf (helper.bash)
-RANGE_LO=56000 RANGE_HI=56099
+RANGE_LO=$((PASSIVE_BASE + 6000)) RANGE_HI=$((PASSIVE_BASE + 6099))
 PROXYSEND="$BATS_TEST_DIRNAME/proxysend.py"
 
 # The test certificate, for the two FTPS tests (test_cert, tests/helper.bash).

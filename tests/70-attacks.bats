@@ -6,14 +6,14 @@
 
 load helper
 
-SYSUSER=cfa-attack
-RANGE_LO=51000
-RANGE_HI=51999
+SYSUSER=${ACCOUNT_PREFIX}a-attack
+RANGE_LO=$((PASSIVE_BASE + 1000))
+RANGE_HI=$((PASSIVE_BASE + 1999))
 
 cleanup() {
 	stop_background
 	remove_accounts
-	groupdel cfa-grp >/dev/null 2>&1 || true
+	groupdel ${ACCOUNT_PREFIX}a-grp >/dev/null 2>&1 || true
 }
 
 setup() {
@@ -88,7 +88,8 @@ PYEOF
 # importable.
 py() {
 	PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$BATS_TEST_TMPDIR:$BATS_TEST_DIRNAME" \
-		PORT="$PORT" ROOT="$ROOT" SECRET="${SECRET:-}" T="$BATS_TEST_TMPDIR" python3 - "$@"
+		PORT="$PORT" ROOT="$ROOT" SECRET="${SECRET:-}" T="$BATS_TEST_TMPDIR" \
+		SYSUSER="$SYSUSER" python3 - "$@"
 }
 
 # conf [server:LINE | LINE]...: alice_conf (helper.bash), with an empty
@@ -117,7 +118,7 @@ serve() {
 # $SECRET, a directory with a neighbour file, an empty directory.
 outside_tree() {
 	OUT="$BATS_TEST_TMPDIR/outside"
-	SECRET="cfa-decoy-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+	SECRET="${ACCOUNT_PREFIX}a-decoy-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 	mkdir -p "$OUT/neighbour-dir" "$OUT/emptydir"
 	for _ in $(seq 2000); do echo "$SECRET"; done >"$OUT/secret"
 	echo "$SECRET neighbour" >"$OUT/neighbour-dir/neighbour-file"
@@ -861,7 +862,7 @@ EPSV STOR intruder got 0 bytes, closed; 150 226 whole"
 	from atk import *
 	import threading
 	users = ["alice", "nosuchuser", "alice", "nosuchuser", "alice", "nosuchuser",
-	         "root", "cfa-attack"]
+	         "root", os.environ["SYSUSER"]]
 	res = {}
 	def try_login(i, user):
 	    t = time.monotonic()
@@ -1227,9 +1228,9 @@ race: whole"
 @test "identity: the session runs as its account with its groups and no capabilities; pre-login as nobody" {
 	require_production_build
 	serve
-	groupdel cfa-grp >/dev/null 2>&1 || true
-	groupadd cfa-grp
-	usermod -a -G cfa-grp "$SYSUSER"
+	groupdel ${ACCOUNT_PREFIX}a-grp >/dev/null 2>&1 || true
+	groupadd ${ACCOUNT_PREFIX}a-grp
+	usermod -a -G ${ACCOUNT_PREFIX}a-grp "$SYSUSER"
 	status_of() {
 		grep -E '^(Uid|Gid|Groups|CapEff|CapPrm|NoNewPrivs|Seccomp):' "/proc/$1/status" | tr -s '\t ' ' ' | sed 's/ $//'
 	}

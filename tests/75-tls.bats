@@ -9,9 +9,9 @@
 
 load helper
 
-SYSUSER=cft-tls
-RANGE_LO=53000
-RANGE_HI=53999
+SYSUSER=${ACCOUNT_PREFIX}t-tls
+RANGE_LO=$((PASSIVE_BASE + 3000))
+RANGE_HI=$((PASSIVE_BASE + 3999))
 MIB3=3145728
 # OpenSSL 3 clients offer TLS 1.0/1.1 only at security level 0: without it
 # a refused old handshake would prove nothing about the server

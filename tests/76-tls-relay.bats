@@ -8,9 +8,9 @@
 
 load helper
 
-SYSUSER=cft-relay
-RANGE_LO=54000
-RANGE_HI=54099
+SYSUSER=${ACCOUNT_PREFIX}t-relay
+RANGE_LO=$((PASSIVE_BASE + 4000))
+RANGE_HI=$((PASSIVE_BASE + 4099))
 IDLE=4
 # the hostile clients come from their own address: max_sessions_per_ip
 # counts them alone, whatever other servers run on this machine

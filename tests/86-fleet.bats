@@ -5,7 +5,8 @@
 # the hosts are 127.0.0.11 and 127.0.0.12, each its own
 # systemd-socket-activate listener in a mount namespace of its own (its
 # own session counts, as on a machine of its own), with its own passive
-# range: 30000-30099 and 30100-30199, offered as 127.0.0.10, where one
+# range (PASSIVE_BASE + 8200 and + 8300, 100 ports each; helper.bash),
+# offered as 127.0.0.10, where one
 # HAProxy frontend per range passes it to its host. Clients connect from
 # 127.0.0.21 (and 127.0.0.22), never from the balancer's address.
 
@@ -14,7 +15,7 @@ load helper
 SHIM="${SHIM:-$BATS_TEST_DIRNAME/../build/layers-shim.so}"
 BAL=127.0.0.10
 CLIENT=127.0.0.21
-SYSUSER=cfa-fleet
+SYSUSER=${ACCOUNT_PREFIX}a-fleet
 
 setup_file() {
 	command -v haproxy >/dev/null || return 0
@@ -80,7 +81,7 @@ host_log() {
 
 # host_conf N [server lines...]: the configuration of host N
 host_conf() {
-	local n=$1 lo=$((30000 + ($1 - 1) * 100))
+	local n=$1 lo=$((PASSIVE_BASE + 8200 + ($1 - 1) * 100))
 	shift
 	local extra
 	extra=$(printf '%s\n' "$@")
@@ -138,11 +139,13 @@ haproxy_conf() {
 		-e "s/10\.0\.0\.11:21\$/127.0.0.11:$PORT/" \
 		-e "s/10\.0\.0\.12:21\$/127.0.0.12:$PORT/" \
 		-e "s/10\.0\.0\.11 /127.0.0.11 /" -e "s/10\.0\.0\.12 /127.0.0.12 /" \
+		-e "s/:30000-30099\$/:$((PASSIVE_BASE + 8200))-$((PASSIVE_BASE + 8299))/" \
+		-e "s/:30100-30199\$/:$((PASSIVE_BASE + 8300))-$((PASSIVE_BASE + 8399))/" \
 		-e "s/inter 2s/inter 200ms/" \
 		-e "s|^\tlog /dev/log local0|\tstats socket $BATS_TEST_TMPDIR/haproxy.sock level admin|" \
 		-e "s|^\tmode tcp|\tmode tcp\n\tsource $BAL|" \
 		"$@" "$BATS_TEST_DIRNAME/../conf/haproxy.cfg" >"$HAPROXY_CONF"
-	! grep -v '^#' "$HAPROXY_CONF" | grep -E '192\.0\.2|10\.0\.0\.'
+	! grep -v '^#' "$HAPROXY_CONF" | grep -E '192\.0\.2|10\.0\.0\.|:30[01]00-'
 
 }
 

@@ -140,14 +140,14 @@ EXPOSURE_MAX=2.8
 @test "a session makes none of the calls the units' SystemCallFilter= denies" {
 	require_root
 	command -v strace
-	SYSUSER=cfi-trace
+	SYSUSER=${ACCOUNT_PREFIX}i-trace
 	add_account "$SYSUSER"
 	chown -R "$SYSUSER:" "$ROOT"
 	test_cert "$BATS_TEST_TMPDIR/tls"
 	write_conf <<-EOF
 	[server]
 	log = stderr
-	passive_ports = 52000-52999
+	passive_ports = $((PASSIVE_BASE + 2000))-$((PASSIVE_BASE + 2999))
 	tls = explicit
 	tls_certificate = $BATS_TEST_TMPDIR/tls/cert.pem
 	tls_key = $BATS_TEST_TMPDIR/tls/key.pem
@@ -286,7 +286,7 @@ start_xinetd() {
 	write_conf <<-EOF
 	[server]
 	log = syslog
-	passive_ports = 52000-52999
+	passive_ports = $((PASSIVE_BASE + 2000))-$((PASSIVE_BASE + 2999))
 	[user anonymous]
 	root = $ROOT
 	EOF
@@ -318,7 +318,7 @@ served through the unit's command line"
 @test "the real xinetd runs the shipped FTPS entry: implicit TLS download" {
 	require_root
 	command -v xinetd
-	write_tls_conf "log = syslog" "passive_ports = 52000-52999"
+	write_tls_conf "log = syslog" "passive_ports = $((PASSIVE_BASE + 2000))-$((PASSIVE_BASE + 2999))"
 	start_xinetd cellftps ftps
 	run curl -sS --max-time 20 --cacert "$CERT" "ftps://127.0.0.1:$PORT/f.txt"
 	kill "$XINETD_PID"

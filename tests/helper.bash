@@ -11,6 +11,33 @@ bats_load_library bats-assert
 CELLFTPD="${CELLFTPD:-$BATS_TEST_DIRNAME/../cellftpd}"
 FTPCHAT="$BATS_TEST_DIRNAME/ftpchat.py"
 
+# What a run takes of the host, so that two runs can share one (make
+# check CHECK_PORTS=... CHECK_PASSIVE_PORTS=... CHECK_ACCOUNT_PREFIX=...):
+#   CHECK_PORTS           the servers' control ports (free_port)
+#   CHECK_PASSIVE_PORTS   the passive ranges, each file's at its offset
+#                         from PASSIVE_BASE, the range's start; they
+#                         take its first PASSIVE_SPAN ports
+#   CHECK_ACCOUNT_PREFIX  the system accounts and groups the tests
+#                         create: ${ACCOUNT_PREFIX}d-data, ...
+CHECK_PORTS=${CHECK_PORTS:-20000-29999}
+CHECK_PASSIVE_PORTS=${CHECK_PASSIVE_PORTS:-50000-59999}
+PASSIVE_SPAN=8400
+export PASSIVE_BASE=${CHECK_PASSIVE_PORTS%-*}
+ACCOUNT_PREFIX=${CHECK_ACCOUNT_PREFIX:-cf}
+if ! [[ $CHECK_PORTS =~ ^[0-9]+-[0-9]+$ && $CHECK_PASSIVE_PORTS =~ ^[0-9]+-[0-9]+$ ]] ||
+	((${CHECK_PORTS%-*} < 1024 || ${CHECK_PORTS#*-} > 65535 ||
+	${CHECK_PORTS#*-} - ${CHECK_PORTS%-*} < 99 ||
+	PASSIVE_BASE < 1024 || ${CHECK_PASSIVE_PORTS#*-} > 65535 ||
+	${CHECK_PASSIVE_PORTS#*-} - PASSIVE_BASE + 1 < PASSIVE_SPAN)); then
+	echo "CHECK_PORTS ($CHECK_PORTS) needs 100 ports and CHECK_PASSIVE_PORTS" \
+		"($CHECK_PASSIVE_PORTS) $PASSIVE_SPAN, within 1024-65535" >&2
+	exit 1
+fi
+if ! [[ $ACCOUNT_PREFIX =~ ^[a-z][a-z0-9]{0,15}$ ]]; then
+	echo "CHECK_ACCOUNT_PREFIX ($ACCOUNT_PREFIX): a lower-case letter, then up to 15 letters or digits" >&2
+	exit 1
+fi
+
 # A directory the session user can enter (mktemp makes 0700 ones).
 make_root() {
 	ROOT="$BATS_TEST_TMPDIR/root"
@@ -138,8 +165,24 @@ test_cert() {
 		[ -s "$1/cert.pem" ] && [ -s "$1/key.pem" ]
 }
 
+# free_port: a port of CHECK_PORTS that nothing on 127.0.0.1 holds now
 free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 - "${CHECK_PORTS%-*}" "${CHECK_PORTS#*-}" <<-'PY'
+	import random, socket, sys
+	lo, hi = int(sys.argv[1]), int(sys.argv[2])
+	for port in random.sample(range(lo, hi + 1), min(200, hi - lo + 1)):
+	    s = socket.socket()
+	    try:
+	        s.bind(("127.0.0.1", port))
+	    except OSError:
+	        continue
+	    finally:
+	        s.close()
+	    print(port)
+	    break
+	else:
+	    sys.exit("no free port in %d-%d" % (lo, hi))
+	PY
 }
 
 # start_server [cellftpd options...]: sets PORT, SERVER_PID, SERVER_LOG.

@@ -28,20 +28,20 @@ for f in ${FUZZERS:-}; do
 done
 
 # The bats files in BATS_JOBS groups at once (one per core by default),
-# balanced by their running time; each file runs alone in its group.
+# balanced by their running time: the longest first, each to the group
+# with the least so far. The seconds are those of one run on a 2-core
+# machine (tests/timings); a file not listed counts 10.
 if [ $# -gt 0 ]; then files="$*"; else files=$(ls tests/*.bats); fi
 jobs=${BATS_JOBS:-$(nproc)}
 : >"$tap"
-i=0
 for f in $files; do
-	# the attack suite takes as long as the rest of a group together
-	case $f in
-	*70-attacks*) g=0 ;;
-	*) g=$((1 + i % (jobs > 1 ? jobs - 1 : 1))); i=$((i + 1)) ;;
-	esac
-	[ "$jobs" -le 1 ] && g=0
-	echo "$f" >>"$tap.$g.list"
-done
+	s=$(awk -v f="${f##*/}" '$1 == f { print $2 }' tests/timings)
+	echo "${s:-10} $f"
+done | sort -rn | awk -v jobs="$jobs" -v tap="$tap" '
+	{ g = 0
+	  for (i = 1; i < jobs; i++) if (sum[i] < sum[g]) g = i
+	  sum[g] += $1
+	  print $2 >>(tap "." g ".list") }'
 for list in "$tap".*.list; do
 	# shellcheck disable=SC2046 # file names have no spaces
 	bats --tap $(cat "$list") >"${list%.list}.tap" 2>&1 &

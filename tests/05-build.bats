@@ -5,6 +5,8 @@
 load helper
 
 REPO="$BATS_TEST_DIRNAME/.."
+# make as a newcomer types it, not as a sub-make of make check
+unset MAKEFLAGS MAKELEVEL MFLAGS
 
 # pkg_config_without PC...: a PKG_CONFIG_LIBDIR holding every .pc file
 # this machine has but the ones named

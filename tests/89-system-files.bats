@@ -204,3 +204,28 @@ $R/run/cellftpd/empty directory 755 root root"
 	run stat -c '%a %U %G' "$R/run/cellftpd/empty"
 	assert_output "755 root root"
 }
+
+@test "make install runs systemd-sysusers and systemd-tmpfiles on the files it installed, only without DESTDIR" {
+	# the two tools as stand-ins that say how they were called: the real
+	# ones would make the accounts on this machine
+	mkdir -p "$T/bin"
+	for tool in systemd-sysusers systemd-tmpfiles; do
+		printf '#!/bin/sh\necho "%s $*" >>"%s"\n' "$tool" "$T/calls" >"$T/bin/$tool"
+		chmod 755 "$T/bin/$tool"
+	done
+	repo="$BATS_TEST_DIRNAME/.."
+	run env PATH="$T/bin:$PATH" make -s -C "$repo" install PREFIX="$T/usr" SYSCONFDIR="$T/etc"
+	assert_success
+	run cat "$T/calls"
+	assert_output "systemd-sysusers $T/usr/lib/sysusers.d/cellftpd.conf
+systemd-tmpfiles --create $T/usr/lib/tmpfiles.d/cellftpd.conf"
+	cmp "$T/usr/lib/sysusers.d/cellftpd.conf" "$CONFDIR/sysusers.d/cellftpd.conf"
+	cmp "$T/usr/lib/tmpfiles.d/cellftpd.conf" "$CONFDIR/tmpfiles.d/cellftpd.conf"
+	# no fail2ban here: its files stay out
+	[ ! -e "$T/etc/fail2ban" ]
+	rm "$T/calls"
+	run env PATH="$T/bin:$PATH" make -s -C "$repo" install DESTDIR="$T/dest" PREFIX=/usr
+	assert_success
+	[ ! -e "$T/calls" ]
+	[ -e "$T/dest/usr/lib/sysusers.d/cellftpd.conf" ]
+}

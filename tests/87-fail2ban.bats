@@ -76,9 +76,13 @@ namespace() {
 		echo $! >"$T/listen.pid"
 		while [ ! -S /dev/log ]; do sleep 0.05; done
 	else
-		printf '%s\n' '[Journal]' Storage=volatile ReadKMsg=no ForwardToSyslog=no \
+		# volatile (and a private /var/log/journal all the same), no
+		# kernel log, and Audit= empty: Debian's default would switch the
+		# kernel's auditing off, for the whole machine
+		[ ! -d /var/log/journal ] || mount -t tmpfs tmpfs /var/log/journal
+		printf '%s\n' '[Journal]' Storage=volatile ReadKMsg=no Audit= ForwardToSyslog=no \
 			ForwardToKMsg=no ForwardToConsole=no ForwardToWall=no RateLimitBurst=0 \
-			>/run/systemd/journald.conf.d/test.conf
+			>/run/systemd/journald.conf.d/zz-cellftpd-test.conf
 		ln -s /run/systemd/journal/dev-log /dev/log
 		/lib/systemd/systemd-journald >"$T/journald.out" 2>&1 &
 		echo $! >"$T/journald.pid"

@@ -259,6 +259,7 @@ assert_decoys() {
 	# private /var/log here)
 	printf '[cellftpd]\nenabled = false\n[cellftpd-syslog]\nenabled = true\n' \
 		>"$F2B/jail.d/cellftpd.local"
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	run unshare --mount --propagation private -- sh -c '
 		mount -t tmpfs tmpfs /var/log && touch /var/log/syslog &&
 		fail2ban-client -c "$1" -t && fail2ban-client -c "$1" -d' sh "$F2B"

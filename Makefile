@@ -6,6 +6,10 @@ MANDIR     ?= $(PREFIX)/share/man
 DOCDIR     ?= $(PREFIX)/share/doc/cellftpd
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+# fail2ban's filter and jails: yes, no, or (empty) when $(SYSCONFDIR)/fail2ban exists
+FAIL2BAN   ?=
 DESTDIR    ?=
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
@@ -188,8 +192,28 @@ install: $(BIN)
 	install -m 644 pam/cellftpd $(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
 	test -e $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf || \
 		install -m 600 conf/cellftpd.conf $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf
+	install -d $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(TMPFILESDIR)
+	install -m 644 conf/logrotate.d/cellftpd $(DESTDIR)$(SYSCONFDIR)/logrotate.d/cellftpd
+	install -m 644 conf/sysusers.d/cellftpd.conf $(DESTDIR)$(SYSUSERSDIR)/cellftpd.conf
+	install -m 644 conf/tmpfiles.d/cellftpd.conf $(DESTDIR)$(TMPFILESDIR)/cellftpd.conf
+	if [ "$(FAIL2BAN)" = yes ] || { [ "$(FAIL2BAN)" != no ] && \
+	    [ -d $(DESTDIR)$(SYSCONFDIR)/fail2ban ]; }; then \
+		install -d $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d \
+			$(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d && \
+		install -m 644 conf/fail2ban/filter.d/cellftpd.conf \
+			$(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/cellftpd.conf && \
+		install -m 644 conf/fail2ban/jail.d/cellftpd.conf \
+			$(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d/cellftpd.conf; \
+	fi
+# on this machine (no DESTDIR): the accounts and /run/cellftpd now, not at next boot
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/cellftpd.conf; fi
+	if [ -z "$(DESTDIR)" ] && command -v systemd-tmpfiles >/dev/null; then \
+		systemd-tmpfiles --create $(TMPFILESDIR)/cellftpd.conf; fi
 
-# Everything install put there but the configuration, which is yours.
+# Everything install put there but the configuration, which is yours,
+# and the accounts sysusers.d made (system accounts are never removed).
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/cellftpd \
 		$(DESTDIR)$(MANDIR)/man8/cellftpd.8 \
@@ -201,7 +225,12 @@ uninstall:
 		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftpd \
 		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps \
 		$(DESTDIR)$(DOCDIR)/examples/haproxy.cfg \
-		$(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
+		$(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/cellftpd \
+		$(DESTDIR)$(SYSUSERSDIR)/cellftpd.conf \
+		$(DESTDIR)$(TMPFILESDIR)/cellftpd.conf \
+		$(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/cellftpd.conf \
+		$(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d/cellftpd.conf
 
 clean:
 	rm -rf build build-san build-fuzz cellftpd

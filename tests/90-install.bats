@@ -42,10 +42,13 @@ write_tls_conf() {	# write_tls_conf [server lines...]
 
 @test "make install puts everything where Debian looks, and keeps a configuration" {
 	dest="$BATS_TEST_TMPDIR/dest"
-	run make -s -C "$REPO" install DESTDIR="$dest" PREFIX=/usr SYSCONFDIR=/etc
+	run make -s -C "$REPO" install DESTDIR="$dest" PREFIX=/usr SYSCONFDIR=/etc FAIL2BAN=yes
 	assert_success
 	run bash -c "cd '$dest' && find . -type f -printf '%p %m\n' | sort"
 	assert_output "./etc/cellftpd.conf 600
+./etc/fail2ban/filter.d/cellftpd.conf 644
+./etc/fail2ban/jail.d/cellftpd.conf 644
+./etc/logrotate.d/cellftpd 644
 ./etc/pam.d/cellftpd 644
 ./etc/xinetd.d/cellftpd 644
 ./etc/xinetd.d/cellftps 644
@@ -53,6 +56,8 @@ write_tls_conf() {	# write_tls_conf [server lines...]
 ./usr/lib/systemd/system/cellftpd@.service 644
 ./usr/lib/systemd/system/cellftps.socket 644
 ./usr/lib/systemd/system/cellftps@.service 644
+./usr/lib/sysusers.d/cellftpd.conf 644
+./usr/lib/tmpfiles.d/cellftpd.conf 644
 ./usr/sbin/cellftpd 755
 ./usr/share/doc/cellftpd/examples/haproxy.cfg 644
 ./usr/share/man/man5/cellftpd.conf.5 644

@@ -13,6 +13,9 @@ tests="bats bats-support bats-assert curl lftp wget tnftp python3 openssl iprout
        clang libclang-rt-14-dev"
 # tests/42-upload-limits.bats: a real quota (EDQUOT) is a btrfs qgroup
 tests="$tests btrfs-progs"
+# tests/87-fail2ban.bats, tests/89-system-files.bats: Debian's fail2ban
+# (with the journal reader) and logrotate on the shipped files
+tests="$tests fail2ban python3-systemd logrotate"
 
 case "${1:-build}" in
 build) want=$build ;;

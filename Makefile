@@ -171,6 +171,8 @@ bench-quick: $(BIN)
 # installed copies name the paths of this installation.
 PATHS = sed -e 's|/usr/local/sbin|$(SBINDIR)|g' \
 	-e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g' \
+	-e 's|/usr/local/lib/sysusers.d|$(SYSUSERSDIR)|g' \
+	-e 's|/usr/local/lib/tmpfiles.d|$(TMPFILESDIR)|g' \
 	-e 's|/usr/local/share/doc/cellftpd|$(DOCDIR)|g' \
 	-e 's|/usr/local/share/man|$(MANDIR)|g'
 

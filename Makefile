@@ -154,12 +154,16 @@ install: $(BIN)
 		> $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps
 	install -m 644 conf/haproxy.cfg $(DESTDIR)$(DOCDIR)/examples/haproxy.cfg
 	install -m 644 pam/cellftpd $(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
+	install -m 755 contrib/cellftpd-migrate $(DESTDIR)$(SBINDIR)/cellftpd-migrate
+	install -m 644 man/cellftpd-migrate.8 $(DESTDIR)$(MANDIR)/man8/cellftpd-migrate.8
 	test -e $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf || \
 		install -m 600 conf/cellftpd.conf $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf
 
 # Everything install put there but the configuration, which is yours.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/cellftpd \
+		$(DESTDIR)$(SBINDIR)/cellftpd-migrate \
+		$(DESTDIR)$(MANDIR)/man8/cellftpd-migrate.8 \
 		$(DESTDIR)$(MANDIR)/man8/cellftpd.8 \
 		$(DESTDIR)$(MANDIR)/man5/cellftpd.conf.5 \
 		$(DESTDIR)$(UNITDIR)/cellftpd.socket \

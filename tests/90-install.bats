@@ -54,8 +54,10 @@ write_tls_conf() {	# write_tls_conf [server lines...]
 ./usr/lib/systemd/system/cellftps.socket 644
 ./usr/lib/systemd/system/cellftps@.service 644
 ./usr/sbin/cellftpd 755
+./usr/sbin/cellftpd-migrate 755
 ./usr/share/doc/cellftpd/examples/haproxy.cfg 644
 ./usr/share/man/man5/cellftpd.conf.5 644
+./usr/share/man/man8/cellftpd-migrate.8 644
 ./usr/share/man/man8/cellftpd.8 644"
 	run grep '^ExecStart=' "$dest/usr/lib/systemd/system/cellftpd@.service"
 	assert_output "ExecStart=/usr/sbin/cellftpd -c /etc/cellftpd.conf"

@@ -11,6 +11,10 @@ load helper
 
 MIG="$BATS_TEST_DIRNAME/../contrib/cellftpd-migrate"
 SAMPLES="$BATS_TEST_DIRNAME/migrate"
+# the accounts the tests make, with helper.bash's prefix (cf by default),
+# and the passive ports of their logins, at an offset from its base
+A="${ACCOUNT_PREFIX:-cf}m"
+PASV=$((${PASSIVE_BASE:-50000} + 5500))
 
 cleanup() {
 	remove_accounts
@@ -28,15 +32,19 @@ keys_of() {
 }
 
 # local_copy SAMPLE: $T/SAMPLE, the sample with its absolute paths moved
-# below $T and its accounts renamed to the test's (cfm-*).
+# below $T, its accounts renamed to the test's ($A-*) and its passive
+# ports moved to $PASV-$((PASV + 199)).
 local_copy() {
 	T="$BATS_TEST_TMPDIR/t"
 	mkdir -p "$T"
 	chmod 755 "$BATS_TEST_TMPDIR" "$T"
 	sed -e "s|= \"/srv/|= \"$T/srv/|" -e "s|= \"/var/|= \"$T/var/|" \
 		-e "s|=/srv/|=$T/srv/|" -e "s|=/etc/|=$T/etc/|" -e "s|=/var/log/|=$T/var/log/|" \
-		-e 's|"ftp-user"|"cfm-ftpuser"|' -e 's|"virtual"|"cfm-virtual"|' \
-		-e 's|^\[users\.joe\]|[users.cfm-joe]|' -e 's|^ftp_username=ftp$|ftp_username=cfm-ftp|' \
+		-e "s|\"ftp-user\"|\"$A-ftpuser\"|" -e "s|\"virtual\"|\"$A-virtual\"|" \
+		-e "s|^\[users\.joe\]|[users.$A-joe]|" -e "s|^ftp_username=ftp\$|ftp_username=$A-ftp|" \
+		-e "s|^passivePortRange = .*|passivePortRange = [$PASV, $((PASV + 99))]|" \
+		-e "s|^pasv_min_port=.*|pasv_min_port=$((PASV + 100))|" \
+		-e "s|^pasv_max_port=.*|pasv_max_port=$((PASV + 199))|" \
 		"$SAMPLES/$1" >"$T/$1"
 }
 
@@ -185,12 +193,11 @@ root = /srv/virtual/guest"
 @test "migrate: an ftpmgr file that cellftpd -t accepts, and logins through it" {
 	require_root
 	local_copy busy-ftpmgr.conf
-	add_account cfm-ftpuser
-	add_account cfm-virtual
-	add_account cfm-joe
-	mkdir -p "$T"/srv/ftp "$T"/srv/virtual/{bob,carol,cfm-joe,dave,guest}
-	sed -i "s|$T/srv/virtual/joe|$T/srv/virtual/cfm-joe|" "$T/busy-ftpmgr.conf"
-	chown -R cfm-virtual: "$T/srv/virtual"
+	add_account "$A-ftpuser"
+	add_account "$A-virtual"
+	add_account "$A-joe"
+	mkdir -p "$T"/srv/ftp "$T"/srv/virtual/{bob,carol,joe,dave,guest}
+	chown -R "$A-virtual:" "$T/srv/virtual"
 	echo "bob's file" >"$T/srv/virtual/bob/f.txt"
 	echo "dave's file" >"$T/srv/virtual/dave/f.txt"
 	echo "public" >"$T/srv/ftp/pub.txt"
@@ -203,6 +210,8 @@ root = /srv/virtual/guest"
 	run "$CELLFTPD" -t -c "$CONF"
 	assert_success
 	assert_line "$CONF: usable, 6 users, 0 errors, 2 warnings"
+	run grep '^passive_ports = ' "$CONF"
+	assert_output "passive_ports = $PASV-$((PASV + 99))"
 	log_to_stderr "$CONF"
 	start_server
 	# the ftpmgr hash: SHA-256 of the password and the salt
@@ -314,11 +323,11 @@ require_tls = no"
 @test "migrate: a vsftpd.conf that cellftpd -t accepts, and an anonymous download through it" {
 	require_root
 	local_copy busy-vsftpd.conf
-	add_account cfm-ftp
+	add_account "$A-ftp"
 	mkdir -p "$T"/srv/ftp/pub "$T"/srv/ftp/incoming "$T"/etc/ssl/certs "$T"/etc/ssl/private "$T"/var/log/vsftpd
 	echo "from the archive" >"$T/srv/ftp/pub/readme.txt"
 	chmod -R a+rX "$T/srv"
-	chown cfm-ftp: "$T/srv/ftp/incoming"
+	chown "$A-ftp:" "$T/srv/ftp/incoming"
 	printf 'root\n' >"$T/etc/vsftpd.user_list"
 	test_cert "$BATS_TEST_TMPDIR/cert"
 	mv "$BATS_TEST_TMPDIR/cert/cert.pem" "$T/etc/ssl/certs/ftp.example.org.pem"
@@ -330,6 +339,8 @@ require_tls = no"
 	run "$CELLFTPD" -t -c "$CONF"
 	assert_success
 	assert_line --regexp "^$CONF: usable, 1 user, 0 errors, [0-9]+ warnings?\$"
+	run grep '^passive_ports = ' "$CONF"
+	assert_output "passive_ports = $((PASV + 100))-$((PASV + 199))"
 	log_to_stderr "$CONF"
 	start_server
 	# anonymous in clear (force_anon_logins_ssl=NO), as under vsftpd
@@ -337,7 +348,7 @@ require_tls = no"
 	assert_success
 	assert_output "from the archive"
 	# everybody else needs TLS (force_local_logins_ssl=YES)
-	run chat "USER cfm-ftp" "QUIT"
+	run chat "USER $A-ftp" "QUIT"
 	assert_line --index 1 --regexp '^530 '
 	# the drop box takes new files only (anon_upload_enable=YES)
 	echo "new" >"$BATS_TEST_TMPDIR/new.txt"
@@ -346,7 +357,7 @@ require_tls = no"
 	run ftp_curl -T "$BATS_TEST_TMPDIR/new.txt" incoming/new.txt
 	assert_failure
 	run stat -c '%U %a' "$T/srv/ftp/incoming/new.txt"
-	assert_output "cfm-ftp 0"
+	assert_output "$A-ftp 0"
 }
 
 @test "migrate: a vsftpd.conf that maps whole exits 0; umasks and ports as vsftpd reads them" {
@@ -409,10 +420,10 @@ default = ftp.example.org"
 	assert_equal "${#lines[@]}" 2
 	if [ "$(id -u)" -eq 0 ]; then
 		local_copy virtual-vsftpd.conf
-		add_account cfm-vftp
-		add_account cfm-nopriv
-		sed -i -e 's/^guest_username=vftp$/guest_username=cfm-vftp/' \
-			-e 's/^nopriv_user=ftpsecure$/nopriv_user=cfm-nopriv/' \
+		add_account "$A-vftp"
+		add_account "$A-nopriv"
+		sed -i -e "s/^guest_username=vftp\$/guest_username=$A-vftp/" \
+			-e "s/^nopriv_user=ftpsecure\$/nopriv_user=$A-nopriv/" \
 			-e "s|^chroot_list_file=|chroot_list_file=$SAMPLES/|" "$T/virtual-vsftpd.conf"
 		mkdir -p "$T/etc/ssl/private"
 		test_cert "$BATS_TEST_TMPDIR/cert"

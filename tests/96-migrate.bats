@@ -465,3 +465,24 @@ default = ftp.example.org"
 	assert_success
 	assert_output ""
 }
+
+@test "migrate: a long source line, control characters and an indented comment still give a file cellftpd reads" {
+	cd "$BATS_TEST_TMPDIR"
+	{
+		echo "listen=NO"
+		echo "   # indented: vsftpd would refuse it"
+		printf 'cmds_allowed=%s\n' "$(printf 'RETR,%.0s' $(seq 400))LIST"
+		printf 'ftpd_banner=ding\001dong\n'
+	} >odd.conf
+	run --separate-stderr "$MIG" odd.conf -o odd.out
+	assert_equal "$status" 1
+	assert_equal "$stderr" "odd.conf:3: cmds_allowed: cannot be mapped: commands cannot be allowed or denied one by one
+odd.conf:4: ftpd_banner: cannot be mapped: control characters cannot be part of a value"
+	run awk 'length($0) > 1000' odd.out
+	assert_output ""
+	run grep -c $'\001' odd.out
+	assert_output 0
+	run "$CELLFTPD" -t -c odd.out
+	assert_success
+	assert_line "odd.out: usable, 0 users, 0 errors, 0 warnings"
+}

@@ -192,6 +192,8 @@ install: $(BIN)
 	$(PATHS) xinetd/cellftps > $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps
 	install -m 644 conf/haproxy.cfg $(DESTDIR)$(DOCDIR)/examples/haproxy.cfg
 	install -m 644 pam/cellftpd $(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
+	install -m 755 contrib/cellftpd-migrate $(DESTDIR)$(SBINDIR)/cellftpd-migrate
+	install -m 644 man/cellftpd-migrate.8 $(DESTDIR)$(MANDIR)/man8/cellftpd-migrate.8
 	test -e $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf || \
 		install -m 600 conf/cellftpd.conf $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf
 	install -d $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(SYSUSERSDIR) \
@@ -218,6 +220,8 @@ install: $(BIN)
 # and the accounts sysusers.d made (system accounts are never removed).
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/cellftpd \
+		$(DESTDIR)$(SBINDIR)/cellftpd-migrate \
+		$(DESTDIR)$(MANDIR)/man8/cellftpd-migrate.8 \
 		$(DESTDIR)$(MANDIR)/man8/cellftpd.8 \
 		$(DESTDIR)$(MANDIR)/man5/cellftpd.conf.5 \
 		$(DESTDIR)$(UNITDIR)/cellftpd.socket \

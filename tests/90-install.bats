@@ -59,8 +59,10 @@ write_tls_conf() {	# write_tls_conf [server lines...]
 ./usr/lib/sysusers.d/cellftpd.conf 644
 ./usr/lib/tmpfiles.d/cellftpd.conf 644
 ./usr/sbin/cellftpd 755
+./usr/sbin/cellftpd-migrate 755
 ./usr/share/doc/cellftpd/examples/haproxy.cfg 644
 ./usr/share/man/man5/cellftpd.conf.5 644
+./usr/share/man/man8/cellftpd-migrate.8 644
 ./usr/share/man/man8/cellftpd.8 644"
 	run grep '^ExecStart=' "$dest/usr/lib/systemd/system/cellftpd@.service"
 	assert_output "ExecStart=/usr/sbin/cellftpd -c /etc/cellftpd.conf"

@@ -159,6 +159,17 @@ demo:
 	systemd-socket-activate --accept --inetd -l 127.0.0.1:$(PORT) \
 		"$(abspath $(BIN))" -c "$(abspath conf/demo.conf)"
 
+# The Debian package (debian/), built with dpkg-buildpackage from a clone
+# of HEAD: make deb leaves it in build-deb/; make deb-check (as root) also
+# lints it, installs it, logs in through it and purges it.
+deb:
+	@sh tests/deps.sh package
+	@sh tests/deb/run.sh build
+
+deb-check:
+	@sh tests/deps.sh package
+	@sh tests/deb/run.sh
+
 # cellftpd against vsftpd, side by side (as root; installs vsftpd and
 # iperf3 when missing). bench-quick: small sizes, two rounds.
 bench: $(BIN)
@@ -240,5 +251,7 @@ uninstall:
 
 clean:
 	rm -rf build build-san build-fuzz cellftpd
+	rm -rf build-deb
 
 .PHONY: all check demo fuzz bench bench-quick install uninstall clean
+.PHONY: deb deb-check

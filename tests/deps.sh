@@ -1,7 +1,7 @@
 #!/bin/sh
 # Brings in the Debian packages that `make demo` or `make check` needs:
 # installs them when run as root, otherwise says what to install.
-#   tests/deps.sh build|demo|test
+#   tests/deps.sh build|demo|test|package
 set -eu
 
 build="gcc make pkg-config libinih-dev libcrypt-dev libmd-dev libsystemd-dev libssl-dev libseccomp-dev
@@ -11,6 +11,10 @@ tests="bats bats-support bats-assert curl lftp wget tnftp python3 openssl iprout
        xinetd man-db mandoc haproxy strace
        libpam-modules db-util
        clang libclang-rt-14-dev"
+# make deb / make deb-check (tests/deb/run.sh): debian/control's
+# Build-Depends are the build set, build-essential (gcc, make) and
+# debhelper; the check also lints, launches and downloads
+package="build-essential dpkg-dev debhelper fakeroot lintian git systemd curl"
 # tests/42-upload-limits.bats: a real quota (EDQUOT) is a btrfs qgroup
 tests="$tests btrfs-progs"
 # tests/87-fail2ban.bats, tests/89-system-files.bats: Debian's fail2ban
@@ -21,7 +25,8 @@ case "${1:-build}" in
 build) want=$build ;;
 demo)  want="$build $demo" ;;
 test)  want="$build $demo $tests" ;;
-*)     echo "usage: tests/deps.sh build|demo|test" >&2; exit 2 ;;
+package) want="$build $package" ;;
+*)     echo "usage: tests/deps.sh build|demo|test|package" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

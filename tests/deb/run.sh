@@ -38,6 +38,7 @@ no_lintian_error() { [ "$1" -eq 0 ] && ! grep -q '^E: ' "$2"; }
 shipped() { grep -qx "$2" "$work/files" && test "$1" "$2"; }
 all_exist() {
 	while read -r p; do
+		[ "$p" != /. ] || continue
 		[ -e "$p" ] || { echo "# missing: $p"; return 1; }
 	done <"$work/files"
 }
@@ -46,6 +47,7 @@ paths_are_debians() { grep -q /usr/sbin/cellftpd "$1" && ! grep -q /usr/local "$
 # directories another package has
 nothing_left() {
 	while read -r p; do
+		[ "$p" != /. ] || continue
 		[ -e "$p" ] || [ -L "$p" ] || continue
 		if [ -d "$p" ] && [ ! -L "$p" ] && dpkg-query -S "$p" >/dev/null 2>&1; then
 			continue
@@ -138,6 +140,10 @@ for f in /etc/cellftpd.conf /usr/sbin/cellftpd /usr/local/sbin/cellftpd /etc/pam
 	[ ! -e "$f" ] || die "$f exists outside the package (make install?); remove it or run elsewhere"
 done
 
+# sessions make /run/cellftpd when it is missing: gone, it shows that
+# the package's tmpfiles.d entry made it
+rm -rf /run/cellftpd
+
 # its dependencies from the archive first, then dpkg -i alone
 deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/[[:space:]]//g' | grep -v '^$' | tr '\n' ' ')
 export DEBIAN_FRONTEND=noninteractive
@@ -188,8 +194,10 @@ check "no @ template is enabled" none find /etc/systemd/system -name 'cellftp*@*
 
 check "the pre-login account cellftpd exists (home /, no shell)" \
 	[ "$(getent passwd cellftpd | cut -d: -f6-)" = "/:/usr/sbin/nologin" ]
-check "the anonymous account ftp exists" getent passwd ftp
-check "/run/cellftpd exists (tmpfiles.d)" test -d /run/cellftpd
+check "the anonymous account ftp exists" eval 'getent passwd ftp >/dev/null'
+check "/run/cellftpd/empty exists, mode 755 root (tmpfiles.d)" \
+	[ "$(stat -c '%a %U' /run/cellftpd /run/cellftpd/empty 2>&1)" = "755 root
+755 root" ]
 
 check "cellftpd -V prints the package's version" [ "$(/usr/sbin/cellftpd -V)" = "cellftpd $version" ]
 for page in cellftpd.8 cellftpd.conf.5; do

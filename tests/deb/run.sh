@@ -73,6 +73,7 @@ installed=""
 cleanup() {
 	rc=$?
 	if [ -n "$launcher" ]; then
+		pkill -P "$launcher" 2>/dev/null || true
 		kill "$launcher" 2>/dev/null || true
 		wait "$launcher" 2>/dev/null || true
 	fi
@@ -253,6 +254,15 @@ done
 curl -sS --max-time 30 -o "$work/got.bin" "ftp://127.0.0.1:$port/pub/file.bin" 2>"$work/curl.log" || true
 check "an anonymous login downloads a file through the installed configuration" \
 	say_why "$work/curl.log" same_sum "$tree/pub/file.bin" "$work/got.bin"
+# the session ends after curl's QUIT: wait for it (5 s at most), so that
+# nothing of the package runs during the purge
+i=0
+while [ $i -lt 50 ] && pgrep -P "$launcher" >/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "the session ended after QUIT" none pgrep -P "$launcher"
+pkill -P "$launcher" 2>/dev/null || true
 kill "$launcher" 2>/dev/null || true
 wait "$launcher" 2>/dev/null || true
 launcher=""
@@ -269,7 +279,7 @@ ok "dpkg --purge cellftpd"
 check "dpkg --purge warns of nothing" say_why "$work/purge.log" none grep -i warning "$work/purge.log"
 check "no file of the package is left" nothing_left
 check "no /etc/cellftpd*" none find /etc -maxdepth 1 -name 'cellftpd*'
-check "no /run/cellftpd" [ ! -e /run/cellftpd ]
+check "no /run/cellftpd" none find /run/cellftpd
 check "no account cellftpd" none getent passwd cellftpd
 check "no group cellftpd" none getent group cellftpd
 check "no enabled socket" none find /etc/systemd -name 'cellftp*'

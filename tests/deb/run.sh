@@ -170,7 +170,8 @@ for f in /usr/sbin/cellftpd /usr/sbin/cellftpd-migrate \
 	/etc/fail2ban/filter.d/cellftpd.conf /etc/fail2ban/jail.d/cellftpd.conf \
 	/etc/logrotate.d/cellftpd \
 	/usr/lib/sysusers.d/cellftpd.conf /usr/lib/tmpfiles.d/cellftpd.conf \
-	/usr/share/doc/cellftpd/copyright /usr/share/doc/cellftpd/examples/haproxy.cfg; do
+	/usr/share/doc/cellftpd/copyright /usr/share/doc/cellftpd/README.md \
+	/usr/share/doc/cellftpd/examples/haproxy.cfg; do
 	check "installs $f" shipped -f "$f"
 done
 check "installs the directory /etc/cellftpd.conf.d" shipped -d /etc/cellftpd.conf.d

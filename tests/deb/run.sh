@@ -170,7 +170,7 @@ for f in /usr/sbin/cellftpd /usr/sbin/cellftpd-migrate \
 	/etc/fail2ban/filter.d/cellftpd.conf /etc/fail2ban/jail.d/cellftpd.conf \
 	/etc/logrotate.d/cellftpd \
 	/usr/lib/sysusers.d/cellftpd.conf /usr/lib/tmpfiles.d/cellftpd.conf \
-	/usr/share/doc/cellftpd/copyright /usr/share/doc/cellftpd/README.md \
+	/usr/share/doc/cellftpd/copyright /usr/share/doc/cellftpd/README.md.gz \
 	/usr/share/doc/cellftpd/examples/haproxy.cfg; do
 	check "installs $f" shipped -f "$f"
 done

@@ -141,6 +141,10 @@ for f in /etc/cellftpd.conf /usr/sbin/cellftpd /usr/local/sbin/cellftpd /etc/pam
 	[ ! -e "$f" ] || die "$f exists outside the package (make install?); remove it or run elsewhere"
 done
 
+# an account cellftpd of before stays after the purge; one the package
+# made goes
+had_account=$(getent passwd cellftpd || true)
+
 # sessions make /run/cellftpd when it is missing: gone, it shows that
 # the package's tmpfiles.d entry made it
 rm -rf /run/cellftpd
@@ -281,8 +285,13 @@ check "dpkg --purge warns of nothing" say_why "$work/purge.log" none grep -i war
 check "no file of the package is left" nothing_left
 check "no /etc/cellftpd*" none find /etc -maxdepth 1 -name 'cellftpd*'
 check "no /run/cellftpd" none find /run/cellftpd
-check "no account cellftpd" none getent passwd cellftpd
-check "no group cellftpd" none getent group cellftpd
+if [ -z "$had_account" ]; then
+	check "no account cellftpd" none getent passwd cellftpd
+	check "no group cellftpd" none getent group cellftpd
+else
+	check "the account cellftpd of before is kept" [ "$(getent passwd cellftpd || true)" = "$had_account" ]
+fi
+check "no /var/lib/cellftpd" [ ! -e /var/lib/cellftpd ]
 check "no enabled socket" none find /etc/systemd -name 'cellftp*'
 check "no deb-systemd-helper state" none find /var/lib/systemd -name '*cellftp*'
 check "dpkg keeps nothing of it" none find /var/lib/dpkg/info -name 'cellftpd.*'

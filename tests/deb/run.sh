@@ -109,7 +109,7 @@ ok "dpkg-buildpackage -us -uc -b builds $(basename "$deb")"
 if [ "$mode" = build ]; then
 	mkdir -p "$repo/build-deb"
 	cp "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$repo/build-deb/"
-	echo "deb: $(cd "$repo" && ls build-deb/*.deb)"
+	echo "deb: build-deb/cellftpd_${version}_$arch.deb"
 	exit 0
 fi
 

@@ -41,7 +41,7 @@ endif
 BUILD_DEPS = inih:libinih-dev libxcrypt:libcrypt-dev libmd:libmd-dev \
 	libsystemd:libsystemd-dev libarchive:libarchive-dev pam:libpam0g-dev \
 	libseccomp:libseccomp-dev openssl:libssl-dev
-ifeq ($(filter check demo fuzz bench bench-quick deb-check clean uninstall,$(MAKECMDGOALS)),)
+ifeq ($(filter check demo fuzz bench bench-quick deb deb-check clean uninstall,$(MAKECMDGOALS)),)
 dep_pc  = $(word 1,$(subst :, ,$(1)))
 dep_deb = $(word 2,$(subst :, ,$(1)))
 MISSING := $(if $(shell command -v $(firstword $(CC))),,gcc) \

@@ -32,7 +32,7 @@ say_why() {
 	shift
 	"$@" >>"$log" 2>&1 || { sed 's/^/# /' "$log"; return 1; }
 }
-same_sum() { [ "$(sha256sum <"$1")" = "$(sha256sum <"$2")" ]; }
+same_sum() { [ -f "$2" ] && [ "$(sha256sum <"$1")" = "$(sha256sum <"$2")" ]; }
 no_lintian_error() { [ "$1" -eq 0 ] && ! grep -q '^E: ' "$2"; }
 # shipped -f|-d PATH: dpkg -L lists PATH and it is a file (directory)
 shipped() { grep -qx "$2" "$work/files" && test "$1" "$2"; }

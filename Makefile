@@ -154,6 +154,7 @@ install: $(BIN)
 		> $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps
 	install -m 644 conf/haproxy.cfg $(DESTDIR)$(DOCDIR)/examples/haproxy.cfg
 	install -m 644 pam/cellftpd $(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
+	install -d -m 755 $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf.d
 	test -e $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf || \
 		install -m 600 conf/cellftpd.conf $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf
 
@@ -170,6 +171,7 @@ uninstall:
 		$(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps \
 		$(DESTDIR)$(DOCDIR)/examples/haproxy.cfg \
 		$(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
+	rmdir $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf.d 2>/dev/null || true	# if empty
 
 clean:
 	rm -rf build build-san build-fuzz cellftpd

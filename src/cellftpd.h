@@ -141,13 +141,20 @@ struct config {
 	char	**problems;
 	size_t	  nproblems;
 	size_t	  nerrors;
+	/* the files read, the main one first: every "line" above is a
+	 * position over all of them, file_base[i] + its line in files[i] */
+	char	**files;
+	int	 *file_base;
+	size_t	  nfiles;
+	int	  npositions;		/* lines read so far, all files */
 };
 
 enum { CONF_CHECK_FILE = 1, CONF_CHECK_FS = 2, CONF_CHECK_TLS = 4 };
 
 /* Parse text (name used in messages). checks: CONF_CHECK_* flags. */
 struct config *config_parse(const char *name, const char *text, int checks);
-/* Read and parse a file; refuses unsafe ownership when running as root. */
+/* Read and parse a file, then the *.conf files of PATH.d in name order; refuses
+ * unsafe ownership when running as root. */
 struct config *config_load(const char *path, int checks);
 void config_free(struct config *);
 /* Forget every password, hash and salt (before facing the network). */

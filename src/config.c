@@ -3,10 +3,17 @@
  * Every key is a row of a table {name, type, field, min, max}; parsing,
  * defaults and range checks come from the table. Problems are collected
  * as "FILE:LINE: message" so that -t can print them all and a session can
- * refuse with 421 and log them. */
+ * refuse with 421 and log them.
+ *
+ * The main file is followed by the *.conf files of FILE.d in name order, as if they
+ * were one file: a key given twice is an error wherever the two are.
+ * A "line" stored anywhere (key_line, a section's line, a problem's) is
+ * a position over all the files read, which pos_file() turns back into
+ * FILE and LINE. */
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -127,7 +134,8 @@ _Static_assert(sizeof user_keys / sizeof user_keys[0] - 1 <=
  * through inih's buffers or the heap. One configuration at a time. */
 static char *vault;
 static size_t vault_len;
-#define VAULT_SIZE (2 * (size_t)CONF_FILE_MAX + 2)
+/* each file's text, and its secrets at most as long again */
+#define VAULT_SIZE (2 * ((size_t)CONF_TOTAL_MAX + CONF_DIR_FILES_MAX + 1))
 
 static char *
 vault_alloc(size_t n)
@@ -197,28 +205,71 @@ xstrdup(const char *s)
 	return p;
 }
 
-static void problem(struct config *, int line, int warning, const char *fmt, ...)
+/* The file and line of a position; position 0 is the main file as a
+ * whole (line 0). */
+static const char *
+pos_file(const struct config *cfg, int pos, int *line)
+{
+	size_t lo = 0, hi = cfg->nfiles;
+
+	*line = 0;
+	if (pos <= 0 || cfg->nfiles == 0) {
+		return cfg->path;
+	}
+	/* the last file whose base is below pos */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cfg->file_base[mid] < pos) {
+			lo = mid;
+		} else {
+			hi = mid;
+		}
+	}
+	*line = pos - cfg->file_base[lo];
+	return cfg->files[lo];
+}
+
+/* Where pos is, for a message about here: "first at line N" in the
+ * same file, else "first at FILE:N". */
+static const char *
+where(const struct config *cfg, int pos, int here, char *buf, size_t size)
+{
+	int line, here_line;
+	const char *file = pos_file(cfg, pos, &line);
+
+	if (file == pos_file(cfg, here, &here_line)) {
+		snprintf(buf, size, "first at line %d", line);
+	} else {
+		snprintf(buf, size, "first at %s:%d", file, line);
+	}
+	return buf;
+}
+
+static void vproblem(struct config *, const char *file, int line, int warning,
+    const char *fmt, va_list) PRINTF(5, 0);
+static void problem(struct config *, int pos, int warning, const char *fmt, ...)
     PRINTF(4, 5);
+static void problem_file(struct config *, const char *file, int warning,
+    const char *fmt, ...) PRINTF(4, 5);
 
 static void
-problem(struct config *cfg, int line, int warning, const char *fmt, ...)
+vproblem(struct config *cfg, const char *file, int line, int warning,
+    const char *fmt, va_list ap)
 {
 	char msg[512], *full;
-	va_list ap;
 	int n;
 
 	if (cfg->nproblems >= CONF_PROBLEMS_MAX) {
 		cfg->nerrors += !warning;
 		return;
 	}
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	if (line > 0) {
-		n = asprintf(&full, "%s:%d: %s%s", cfg->path, line,
+		n = asprintf(&full, "%s:%d: %s%s", file, line,
 		    warning ? "warning: " : "", msg);
 	} else {
-		n = asprintf(&full, "%s: %s%s", cfg->path,
+		n = asprintf(&full, "%s: %s%s", file,
 		    warning ? "warning: " : "", msg);
 	}
 	if (n < 0) {
@@ -231,6 +282,30 @@ problem(struct config *cfg, int line, int warning, const char *fmt, ...)
 	}
 	cfg->problems[cfg->nproblems++] = full;
 	cfg->nerrors += !warning;
+}
+
+/* A problem at a position (0: the main file as a whole). */
+static void
+problem(struct config *cfg, int pos, int warning, const char *fmt, ...)
+{
+	va_list ap;
+	int line;
+	const char *file = pos_file(cfg, pos, &line);
+
+	va_start(ap, fmt);
+	vproblem(cfg, file, line, warning, fmt, ap);
+	va_end(ap);
+}
+
+/* A problem of a file or directory as a whole. */
+static void
+problem_file(struct config *cfg, const char *file, int warning, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(cfg, file, 0, warning, fmt, ap);
+	va_end(ap);
 }
 
 static int
@@ -632,7 +707,10 @@ begin_section(struct loader *ld, const char *name)
 			return;
 		}
 		if (config_user(cfg, u) != NULL) {
-			problem(cfg, ld->line, 0, "[user %s] given twice", u);
+			char at[512];
+
+			problem(cfg, ld->line, 0, "[user %s] given twice (%s)", u,
+			    where(cfg, config_user(cfg, u)->line, ld->line, at, sizeof at));
 			return;
 		}
 		if (cfg->nusers >= CONF_USERS_MAX) {
@@ -680,8 +758,11 @@ add_pasv_rule(struct loader *ld, const char *name, const char *value)
 	for (size_t i = 0; i < cfg->npasv; i++) {
 		if (cfg->pasv[i].is_default == r.is_default &&
 		    (r.is_default || memcmp(&cfg->pasv[i].net, &r.net, sizeof r.net) == 0)) {
+			char at[512];
+
 			problem(cfg, ld->line, 0, "[passive_addresses]: '%s' given "
-			    "twice (line %d)", name, cfg->pasv[i].line);
+			    "twice (%s)", name, where(cfg, cfg->pasv[i].line,
+			    ld->line, at, sizeof at));
 			return;
 		}
 	}
@@ -734,7 +815,10 @@ handler(void *arg, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	if (lines[i] != 0) {
-		problem(ld->cfg, ld->line, 0, "'%s' given twice (line %d)", name, lines[i]);
+		char at[512];
+
+		problem(ld->cfg, ld->line, 0, "'%s' given twice (%s)", name,
+		    where(ld->cfg, lines[i], ld->line, at, sizeof at));
 		return 1;
 	}
 	lines[i] = ld->line;
@@ -899,22 +983,25 @@ tls_required(const struct config *cfg, const char *user)
 	return cfg->srv.require_tls_set ? cfg->srv.require_tls : REQ_ALL;
 }
 
-/* Relative paths in the file are relative to the file's directory. */
+/* Relative paths are relative to the directory of the file that gives
+ * them (pos: the key's position). */
 static void
-absolutize(struct config *cfg, char **path)
+absolutize(struct config *cfg, int pos, char **path)
 {
-	const char *slash;
+	const char *slash, *file;
 	char *abs;
+	int line;
 
 	if (*path == NULL || (*path)[0] == '/') {
 		return;
 	}
-	slash = strrchr(cfg->path, '/');
+	file = pos_file(cfg, pos, &line);
+	slash = strrchr(file, '/');
 	if (slash == NULL) {
 		if (asprintf(&abs, "./%s", *path) < 0) {
 			abort();
 		}
-	} else if (asprintf(&abs, "%.*s/%s", (int)(slash - cfg->path), cfg->path,
+	} else if (asprintf(&abs, "%.*s/%s", (int)(slash - file), file,
 	    *path) < 0) {
 		abort();
 	}
@@ -971,7 +1058,7 @@ check_user(struct config *cfg, struct user_conf *u, int checks)
 		problem(cfg, kl[UK_HOME], 0, "home '%s' must start with '/' (it is "
 		    "inside root)", u->home);
 	}
-	absolutize(cfg, &u->root);
+	absolutize(cfg, kl[UK_ROOT], &u->root);
 
 	sysuser = u->system_user;
 	if (sysuser == NULL && u->system_login) {
@@ -1191,8 +1278,8 @@ check_server(struct config *cfg, int checks)
 	int deny_line = kl[find_key(server_keys, "deny_users_file")];
 	struct stat st;
 
-	absolutize(cfg, &s->deny_users_file);
-	absolutize(cfg, &s->xferlog);
+	absolutize(cfg, deny_line, &s->deny_users_file);
+	absolutize(cfg, kl[find_key(server_keys, "xferlog")], &s->xferlog);
 	if ((checks & CONF_CHECK_FS) && geteuid() == 0) {
 		struct passwd *pw = getpwnam(s->unprivileged_user);
 		int line = kl[find_key(server_keys, "unprivileged_user")];
@@ -1227,8 +1314,8 @@ check_server(struct config *cfg, int checks)
 			    "anonymous_names", name);
 		}
 	}
-	absolutize(cfg, &s->tls_certificate);
-	absolutize(cfg, &s->tls_key);
+	absolutize(cfg, kl[find_key(server_keys, "tls_certificate")], &s->tls_certificate);
+	absolutize(cfg, kl[find_key(server_keys, "tls_key")], &s->tls_key);
 	if (s->tls_key == NULL && s->tls_certificate != NULL) {
 		s->tls_key = xstrdup(s->tls_certificate);
 	}
@@ -1246,22 +1333,37 @@ check_server(struct config *cfg, int checks)
 	}
 }
 
-struct config *
-config_parse(const char *name, const char *text, int checks)
+static struct config *
+config_new(const char *path)
 {
 	struct config *cfg = xcalloc(1, sizeof *cfg);
-	struct loader ld;
-	int rc;
 
-	cfg->path = xstrdup(name);
-	if (vault == NULL || text < vault || text >= vault + VAULT_SIZE) {
-		vault_clear();	/* a new configuration (text from elsewhere) */
-	}
+	cfg->path = xstrdup(path);
 	defaults(cfg);
+	return cfg;
+}
+
+/* One file's text, its lines numbered on from the files before it. */
+static void
+parse_text(struct config *cfg, const char *name, const char *text)
+{
+	struct loader ld;
+	int rc, base = cfg->npositions;
+
+	cfg->files = realloc(cfg->files, (cfg->nfiles + 1) * sizeof *cfg->files);
+	cfg->file_base = realloc(cfg->file_base,
+	    (cfg->nfiles + 1) * sizeof *cfg->file_base);
+	if (cfg->files == NULL || cfg->file_base == NULL) {
+		abort();
+	}
+	cfg->files[cfg->nfiles] = xstrdup(name);
+	cfg->file_base[cfg->nfiles++] = base;
+
 	memset(&ld, 0, sizeof ld);
 	ld.cfg = cfg;
 	ld.p = text;
 	ld.end = text + strlen(text);
+	ld.line = base;
 
 	/* inih's behaviour, chosen on purpose: no continuation lines (an
 	 * indented "key = value" is a key of its own, never part of the
@@ -1281,87 +1383,235 @@ config_parse(const char *name, const char *text, int checks)
 
 	rc = ini_parse_stream(reader, &ld, handler, &ld);
 	if (rc > 0) {
-		problem(cfg, rc, 0, "syntax error: expected [section] or key = value");
+		problem(cfg, base + rc, 0, "syntax error: expected [section] or "
+		    "key = value");
 	} else if (rc < 0) {
-		problem(cfg, 0, 0, "cannot parse: out of memory");
+		problem_file(cfg, name, 0, "cannot parse: out of memory");
 	}
+	cfg->npositions = ld.line;
+}
+
+/* The checks that need every file read. */
+static void
+config_check(struct config *cfg, int checks)
+{
 	check_server(cfg, checks);
 	for (size_t i = 0; i < cfg->nusers; i++) {
 		check_user(cfg, &cfg->users[i], checks);
 	}
+}
+
+struct config *
+config_parse(const char *name, const char *text, int checks)
+{
+	struct config *cfg = config_new(name);
+
+	if (vault == NULL || text < vault || text >= vault + VAULT_SIZE) {
+		vault_clear();	/* a new configuration (text from elsewhere) */
+	}
+	parse_text(cfg, name, text);
+	config_check(cfg, checks);
 	return cfg;
 }
 
 /* Unsafe modes that root would refuse are warnings for anyone else, and
- * secrets readable by every local user are worth a warning always. */
+ * secrets readable by every local user are worth a warning always
+ * (users: the sections the file added). */
 static void
-file_mode_warnings(struct config *cfg, const struct stat *st)
+file_mode_warnings(struct config *cfg, const char *path, const struct stat *st,
+    size_t first_user)
 {
 	int secrets = 0;
 
-	for (size_t i = 0; i < cfg->nusers; i++) {
+	for (size_t i = first_user; i < cfg->nusers; i++) {
 		secrets |= cfg->users[i].password != NULL ||
 		    cfg->users[i].password_hash != NULL;
 	}
 	if (geteuid() != 0 && (st->st_mode & 022) != 0) {
-		problem(cfg, 0, 1, "writable by group or others (mode %04o); "
+		problem_file(cfg, path, 1, "writable by group or others (mode %04o); "
 		    "started as root, cellftpd would refuse it",
 		    (unsigned)(st->st_mode & 07777));
 	}
 	if (secrets && (st->st_mode & 004) != 0) {
-		problem(cfg, 0, 1, "holds passwords but is readable by others "
+		problem_file(cfg, path, 1, "holds passwords but is readable by others "
 		    "(mode %04o); chmod 600", (unsigned)(st->st_mode & 07777));
 	}
+}
+
+/* Started as root, a file or directory that someone else could change
+ * is refused. */
+static int
+refused(struct config *cfg, const char *path, const struct stat *st, int checks)
+{
+	if ((checks & CONF_CHECK_FILE) && geteuid() == 0 &&
+	    (st->st_uid != 0 || (st->st_mode & 022) != 0)) {
+		problem_file(cfg, path, 0, "refused: must be owned by root and not "
+		    "writable by group or others (owner uid %u, mode %04o)",
+		    (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+		return 1;
+	}
+	return 0;
+}
+
+/* Read and parse the file name in directory dirfd (path: its name in
+ * messages); total counts the bytes of all files. 0, or -1 when it was
+ * not read. */
+static int
+load_file(struct config *cfg, int dirfd, const char *name, const char *path,
+    int checks, size_t *total)
+{
+	size_t first_user = cfg->nusers;
+	struct stat st;
+	char *text;
+	ssize_t n;
+	int fd, rc = -1;
+
+	/* O_NONBLOCK: a FIFO is refused below, not waited on */
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		problem_file(cfg, path, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > CONF_FILE_MAX) {
+		problem_file(cfg, path, 0, "not a regular file of at most %d bytes",
+		    CONF_FILE_MAX);
+		goto out;
+	}
+	if ((size_t)st.st_size > CONF_TOTAL_MAX - *total) {
+		problem_file(cfg, path, 0, "the configuration files hold more than "
+		    "%d bytes together", CONF_TOTAL_MAX);
+		goto out;
+	}
+	if (refused(cfg, path, &st, checks)) {
+		goto out;
+	}
+	text = vault_alloc((size_t)st.st_size + 1);
+	if (text == NULL) {
+		abort();	/* VAULT_SIZE holds CONF_TOTAL_MAX and the secrets */
+	}
+	n = read(fd, text, (size_t)st.st_size);
+	if (n < 0 || (size_t)n != strnlen(text, (size_t)n)) {
+		int err = errno;
+
+		problem_file(cfg, path, 0, n < 0 ? "cannot read: %s" : "NUL byte in file%s",
+		    n < 0 ? strerror(err) : "");
+		goto out;
+	}
+	text[n] = '\0';
+	*total += (size_t)n;
+	parse_text(cfg, path, text);
+	wipe(text, (size_t)n);	/* its secrets are in the vault now */
+	file_mode_warnings(cfg, path, &st, first_user);
+	rc = 0;
+out:
+	if (fd >= 0) {
+		close(fd);
+	}
+	return rc;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A name of the directory that is read: "*.conf", not hidden (so not an
+ * editor's or dpkg's leftover: x.conf~, x.conf.dpkg-old, .x.conf.swp). */
+static int
+dropin_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".conf") == 0;
+}
+
+/* The *.conf files of PATH.d in byte order of their names; no directory is fine. */
+static void
+load_dir(struct config *cfg, const char *path, int checks, size_t *total)
+{
+	char *dir, **names = NULL;
+	size_t n = 0;
+	struct stat st;
+	struct dirent *e;
+	DIR *d = NULL;
+	int fd;
+
+	if (asprintf(&dir, "%s.d", path) < 0) {
+		abort();
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT) {
+			problem_file(cfg, dir, 0, "cannot open: %s", strerror(errno));
+		}
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || (d = fdopendir(fd)) == NULL) {
+		problem_file(cfg, dir, 0, "cannot read: %s", strerror(errno));
+		close(fd);
+		goto out;
+	}
+	if (refused(cfg, dir, &st, checks)) {
+		goto out;
+	}
+	if (geteuid() != 0 && (st.st_mode & 022) != 0) {
+		problem_file(cfg, dir, 1, "writable by group or others (mode %04o); "
+		    "started as root, cellftpd would refuse it",
+		    (unsigned)(st.st_mode & 07777));
+	}
+	for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
+		if (!dropin_name(e->d_name)) {
+			continue;
+		}
+		if (n >= CONF_DIR_FILES_MAX) {
+			problem_file(cfg, dir, 0, "more than %d *.conf files",
+			    CONF_DIR_FILES_MAX);
+			break;
+		}
+		names = realloc(names, (n + 1) * sizeof *names);
+		if (names == NULL) {
+			abort();
+		}
+		names[n++] = xstrdup(e->d_name);
+	}
+	if (e == NULL && errno != 0) {
+		problem_file(cfg, dir, 0, "cannot read: %s", strerror(errno));
+	}
+	qsort(names, n, sizeof *names, by_name);
+	for (size_t i = 0; i < n; i++) {
+		char *file;
+
+		if (asprintf(&file, "%s/%s", dir, names[i]) < 0) {
+			abort();
+		}
+		load_file(cfg, dirfd(d), names[i], file, checks, total);
+		free(file);
+	}
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(names[i]);
+	}
+	free(names);
+	if (d != NULL) {
+		closedir(d);
+	}
+	free(dir);
 }
 
 struct config *
 config_load(const char *path, int checks)
 {
-	struct config *cfg;
-	struct stat st;
-	char *text;
-	ssize_t n;
-	int fd;
+	struct config *cfg = config_new(path);
+	size_t total = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		cfg = config_parse(path, "", 0);
-		problem(cfg, 0, 0, "cannot open: %s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > CONF_FILE_MAX) {
-		cfg = config_parse(path, "", 0);
-		problem(cfg, 0, 0, "not a regular file of at most %d bytes",
-		    CONF_FILE_MAX);
-		goto out;
-	}
-	if ((checks & CONF_CHECK_FILE) && geteuid() == 0 &&
-	    (st.st_uid != 0 || (st.st_mode & 022) != 0)) {
-		cfg = config_parse(path, "", 0);
-		problem(cfg, 0, 0, "refused: must be owned by root and not "
-		    "writable by group or others (owner uid %u, mode %04o)",
-		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
 	vault_clear();
-	text = vault_alloc((size_t)st.st_size + 1);
-	n = read(fd, text, (size_t)st.st_size);
-	if (n < 0 || (size_t)n != strnlen(text, (size_t)n)) {
-		int err = errno;
-
-		cfg = config_parse(path, "", 0);
-		problem(cfg, 0, 0, n < 0 ? "cannot read: %s" : "NUL byte in file%s",
-		    n < 0 ? strerror(err) : "");
-		goto out;
+	if (load_file(cfg, AT_FDCWD, path, path, checks, &total) != 0) {
+		config_check(cfg, 0);	/* the defaults, completed */
+		return cfg;
 	}
-	text[n] = '\0';
-	cfg = config_parse(path, text, checks);
-	wipe(text, (size_t)n);	/* its secrets are in the vault now */
-	file_mode_warnings(cfg, &st);
-out:
-	if (fd >= 0) {
-		close(fd);
-	}
+	load_dir(cfg, path, checks, &total);
+	config_check(cfg, checks);
 	return cfg;
 }
 
@@ -1417,6 +1667,11 @@ config_free(struct config *cfg)
 	free(cfg->srv.tls_key);
 	free(cfg->srv.tls_ciphers);
 	free(cfg->srv.tls_ciphersuites);
+	for (size_t i = 0; i < cfg->nfiles; i++) {
+		free(cfg->files[i]);
+	}
+	free(cfg->files);
+	free(cfg->file_base);
 	free(cfg->path);
 	free(cfg);
 	vault_clear();

@@ -24,7 +24,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cellftpd [-c FILE] [-d] [-i] [-t] [-H] [-V] [-h]\n"
-	    "  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -c FILE  configuration (default " DEFAULT_CONFIG "),\n"
+	    "           then FILE.d/*.conf in name order\n"
 	    "  -i       implicit FTPS (port 990): TLS from the first byte\n"
 	    "  -t       check the configuration and exit (0 usable, 1 not)\n"
 	    "  -d       debug: log the whole control dialogue (passwords masked)\n"

@@ -181,3 +181,139 @@ EOF"
 257 \"/\" is the current directory
 221 Goodbye"
 }
+
+# ---- FILE.d: more files after the main one ----
+
+# dropin NAME: the text on stdin becomes $CONF.d/NAME (mode 600)
+dropin() {
+	mkdir -p "$CONF.d"
+	chmod 755 "$CONF.d"
+	cat >"$CONF.d/$1"
+	chmod 600 "$CONF.d/$1"
+}
+
+@test "FILE.d: a user defined only in a drop-in file logs in, its paths relative to that file" {
+	echo "dave's file" >"$ROOT/f.txt"
+	good_conf
+	dropin dave.conf <<-EOF
+	[user dave]
+	password = dave-pw
+	root = ../root
+	EOF
+	# not read: other names, hidden files, editors' and dpkg's leftovers
+	for junk in notes.txt .hidden.conf old.conf.dpkg-old old.conf.dpkg-dist \
+		dave.conf~ .dave.conf.swp conf; do
+		echo "this is [not a configuration" >"$CONF.d/$junk"
+	done
+	chmod 644 "$CONF.d"/*
+	chmod 600 "$CONF.d/dave.conf"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_success
+	assert_line "$CONF.d/dave.conf:2: warning: [user dave] has a plaintext password; use password_hash (cellftpd -H makes one)"
+	assert_line --partial "$CONF: usable, 2 users, 0 errors, 1 warning"
+	start_server
+	run ftp_curl -u dave:dave-pw f.txt
+	assert_success
+	assert_output "dave's file"
+	run ftp_curl -u dave:wrong f.txt
+	assert_failure
+}
+
+@test "FILE.d: files are read in byte order of their names, each message naming its file and line" {
+	good_conf
+	# made in no order; in byte order 10 < 9, B < Z < _ < a (a locale's
+	# order would differ)
+	local name
+	for name in b 10-a Z "a b" 9-a _x B; do
+		dropin "$name.conf" <<-EOF
+		; $name
+		[user u]
+		EOF
+	done
+	run bash -c '"$0" -t -c "$1" 2>&1 | head -6' "$CELLFTPD" "$CONF"
+	first="(first at $CONF.d/10-a.conf:2)"
+	assert_output "$CONF.d/9-a.conf:2: [user u] given twice $first
+$CONF.d/B.conf:2: [user u] given twice $first
+$CONF.d/Z.conf:2: [user u] given twice $first
+$CONF.d/_x.conf:2: [user u] given twice $first
+$CONF.d/a b.conf:2: [user u] given twice $first
+$CONF.d/b.conf:2: [user u] given twice $first"
+}
+
+@test "FILE.d: a key of the main file given again in a drop-in is an error naming both" {
+	good_conf
+	dropin more.conf <<-EOF
+	# the banner is set in the main file already
+	[server]
+	idle_timeout = 60
+	banner = again
+	[server]
+	[passive_addresses]
+	default = 127.0.0.1
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d/more.conf:4: 'banner' given twice (first at $CONF:2)"
+	assert_line "$CONF.d/more.conf:5: [server] given twice"
+	assert_line --partial "$CONF: not usable, 1 user, 2 errors"
+}
+
+@test "FILE.d: missing is fine, not a directory or unreadable is an error" {
+	good_conf
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_success
+	: >"$CONF.d"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d: cannot open: Not a directory"
+	rm "$CONF.d"
+	if [ "$(id -u)" -eq 0 ]; then
+		# as nobody, in a directory nobody may enter, FILE.d unreadable
+		local dir
+		dir=$(mktemp -d /tmp/cellftpd-conf.XXXXXX)
+		chmod 755 "$dir"
+		cp "$CONF" "$dir/c.conf"
+		mkdir -m 700 "$dir/c.conf.d"
+		run setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$CELLFTPD" -t -c "$dir/c.conf"
+		rm -r "$dir"
+		assert_failure 1
+		assert_line "$dir/c.conf.d: cannot open: Permission denied"
+	fi
+}
+
+@test "as root, a drop-in file or FILE.d that others can change is refused" {
+	require_root
+	good_conf
+	dropin a.conf <<-EOF
+	[user amy]
+	root = $ROOT
+	EOF
+	chmod 664 "$CONF.d/a.conf"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d/a.conf: refused: must be owned by root and not writable by group or others (owner uid 0, mode 0664)"
+	start_server
+	run chat
+	assert_output "421 Service not available: configuration error (see the server log)"
+	chmod 600 "$CONF.d/a.conf"
+	chown nobody "$CONF.d/a.conf"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line --partial "$CONF.d/a.conf: refused: must be owned by root"
+	chown root "$CONF.d/a.conf"
+	chmod 757 "$CONF.d"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d: refused: must be owned by root and not writable by group or others (owner uid 0, mode 0757)"
+	chmod 755 "$CONF.d"
+	chown nobody "$CONF.d"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line --partial "$CONF.d: refused: must be owned by root"
+	chown root "$CONF.d"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_success
+	run chat "USER amy" "PASS anything" "QUIT"
+	assert_line --index 2 "230 Login successful"
+}

@@ -36,23 +36,32 @@ usage(FILE *f)
 	    "systemd (cellftpd.socket), xinetd or inetd.\n");
 }
 
+/* The problems found, then the summary, in this order on one stream. */
+static void
+report(const struct config *cfg, const char *path, FILE *f)
+{
+	size_t warnings = cfg->nproblems - (cfg->nerrors < cfg->nproblems ?
+	    cfg->nerrors : cfg->nproblems);
+
+	for (size_t i = 0; i < cfg->nproblems; i++) {
+		fprintf(f, "%s\n", cfg->problems[i]);
+	}
+	fprintf(f, "%s: %s, %zu user%s, %zu error%s, %zu warning%s\n", path,
+	    cfg->nerrors == 0 ? "usable" : "not usable",
+	    cfg->nusers, cfg->nusers == 1 ? "" : "s",
+	    cfg->nerrors, cfg->nerrors == 1 ? "" : "s",
+	    warnings, warnings == 1 ? "" : "s");
+}
+
+/* -t: the report on standard output */
 static int
 check_config(const char *path)
 {
 	struct config *cfg = config_load(path, CONF_CHECK_FILE | CONF_CHECK_FS |
 	    CONF_CHECK_TLS);
-	size_t warnings = cfg->nproblems - (cfg->nerrors < cfg->nproblems ?
-	    cfg->nerrors : cfg->nproblems);
 	int rc = cfg->nerrors > 0 ? EXIT_CONFIG : EXIT_OK;
 
-	for (size_t i = 0; i < cfg->nproblems; i++) {
-		fprintf(stderr, "%s\n", cfg->problems[i]);
-	}
-	printf("%s: %s, %zu user%s, %zu error%s, %zu warning%s\n", path,
-	    rc == EXIT_OK ? "usable" : "not usable",
-	    cfg->nusers, cfg->nusers == 1 ? "" : "s",
-	    cfg->nerrors, cfg->nerrors == 1 ? "" : "s",
-	    warnings, warnings == 1 ? "" : "s");
+	report(cfg, path, stdout);
 	sandbox_report(stdout);
 	config_free(cfg);
 	return rc;

@@ -317,3 +317,25 @@ $CONF.d/b.conf:2: [user u] given twice $first"
 	run chat "USER amy" "PASS anything" "QUIT"
 	assert_line --index 2 "230 Login successful"
 }
+
+# ---- -t's report ----
+
+@test "-t writes its problems, then the summary, in that order on standard output" {
+	write_conf <<-EOF
+	[server]
+	idle_timeout = soon
+	[user bob]
+	password = x
+	root = $ROOT
+	EOF
+	chmod 600 "$CONF"
+	run bash -c '"$0" -t -c "$1" 2>/dev/null' "$CELLFTPD" "$CONF"
+	assert_failure 1
+	assert_equal "${lines[0]}" "$CONF:2: idle_timeout: 'soon' is not a number from 1 to 86400"
+	assert_equal "${lines[1]}" "$CONF:4: warning: [user bob] has a plaintext password; use password_hash (cellftpd -H makes one)"
+	assert_equal "${lines[2]}" "$CONF: not usable, 1 user, 1 error, 1 warning"
+	assert_equal "${lines[3]:0:9}" "sandbox: "
+	assert_equal "${#lines[@]}" 4
+	run bash -c '"$0" -t -c "$1" 2>&1 >/dev/null' "$CELLFTPD" "$CONF"
+	assert_output ""
+}

@@ -676,6 +676,122 @@ valid_user_name(const char *n)
 	return 1;
 }
 
+/* Damerau-Levenshtein distance (optimal string alignment: insertions,
+ * deletions, substitutions and swaps of neighbours) of two names of at
+ * most CONF_SUGGEST_MAX bytes. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t rows[3][CONF_SUGGEST_MAX + 1];
+	size_t *before = rows[0], *prev = rows[1], *cur = rows[2], *t;
+
+	if (la > CONF_SUGGEST_MAX || lb > CONF_SUGGEST_MAX) {
+		return SIZE_MAX;
+	}
+	for (size_t j = 0; j <= lb; j++) {
+		prev[j] = j;
+	}
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (prev[j] + 1 < v) {
+				v = prev[j] + 1;
+			}
+			if (cur[j - 1] + 1 < v) {
+				v = cur[j - 1] + 1;
+			}
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && before[j - 2] + 1 < v) {
+				v = before[j - 2] + 1;
+			}
+			cur[j] = v;
+		}
+		t = before;
+		before = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb];
+}
+
+/* Is candidate near enough to name to suggest it, and nearer than the
+ * best so far? Near: at most 2 edits, and fewer than half of name. */
+static int
+nearer(const char *name, const char *candidate, size_t *best)
+{
+	size_t d = edit_distance(name, candidate);
+
+	if (d <= 2 && 2 * d < strlen(name) && d < *best) {
+		*best = d;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+unknown_key(struct loader *ld, const struct key *table, const char *name,
+    const char *section)
+{
+	const struct key *other = table == server_keys ? user_keys : server_keys;
+	const char *near = NULL;
+	size_t best = SIZE_MAX;
+
+	for (int i = 0; table[i].name != NULL; i++) {
+		if (nearer(name, table[i].name, &best)) {
+			near = table[i].name;
+		}
+	}
+	if (near != NULL) {
+		problem(ld->cfg, ld->line, 0, "unknown key '%s' in [%s]; did you "
+		    "mean '%s'?", name, section, near);
+	} else if (find_key(other, name) >= 0) {
+		problem(ld->cfg, ld->line, 0, "unknown key '%s' in [%s]; it belongs "
+		    "in %s", name, section, table == server_keys ?
+		    "a [user NAME] section" : "[server]");
+	} else {
+		problem(ld->cfg, ld->line, 0, "unknown key '%s' in [%s]", name, section);
+	}
+}
+
+static void
+unknown_section(struct loader *ld, const char *name)
+{
+	static const char *const sections[] = { "server", "passive_addresses" };
+	size_t wlen = strcspn(name, " \t"), best = SIZE_MAX;
+	const char *near = NULL;
+
+	if (name[wlen] != '\0' && wlen <= CONF_SUGGEST_MAX) {
+		char word[CONF_SUGGEST_MAX + 1];
+
+		memcpy(word, name, wlen);
+		word[wlen] = '\0';
+		if (nearer(word, "user", &best)) {
+			problem(ld->cfg, ld->line, 0, "unknown section [%s]; did you "
+			    "mean [user %s]?", name, name + wlen + strspn(name + wlen, " \t"));
+			return;
+		}
+	}
+	if (strcmp(name, "user") == 0) {
+		problem(ld->cfg, ld->line, 0, "unknown section [user]; a user's "
+		    "section is [user NAME]");
+		return;
+	}
+	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+		if (nearer(name, sections[i], &best)) {
+			near = sections[i];
+		}
+	}
+	if (near != NULL) {
+		problem(ld->cfg, ld->line, 0, "unknown section [%s]; did you mean "
+		    "[%s]?", name, near);
+	} else {
+		problem(ld->cfg, ld->line, 0, "unknown section [%s]", name);
+	}
+}
+
 /* A section header line: called from the reader, so that sections without
  * keys are seen too. */
 static void
@@ -731,7 +847,7 @@ begin_section(struct loader *ld, const char *name)
 		ld->user->max_rate_upload = -1;
 		ld->sec = SEC_USER;
 	} else {
-		problem(cfg, ld->line, 0, "unknown section [%s]", name);
+		unknown_section(ld, name);
 		ld->sec = SEC_BAD;
 	}
 }
@@ -811,7 +927,7 @@ handler(void *arg, const char *section, const char *name, const char *value)
 	}
 	i = find_key(table, name);
 	if (i < 0) {
-		problem(ld->cfg, ld->line, 0, "unknown key '%s' in [%s]", name, section);
+		unknown_key(ld, table, name, section);
 		return 1;
 	}
 	if (lines[i] != 0) {

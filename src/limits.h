@@ -36,6 +36,8 @@
 #define CONF_DIR_FILES_MAX	10000	/* *.conf files read from FILE.d */
 #define CONF_TOTAL_MAX		(16 * 1024 * 1024)	/* bytes in the file and FILE.d
 					 * together */
+#define CONF_SUGGEST_MAX	64	/* bytes of an unknown key or section name
+					 * compared with the known ones */
 #define TIMEOUT_MAX		86400	/* seconds, for idle_timeout and data_timeout */
 #define SESSIONS_MAX		100000	/* upper bound for max_sessions(_per_ip) */
 #define SLOT_KEY_MAX		80	/* bytes of a client address in a slot file */

@@ -339,3 +339,33 @@ $CONF.d/b.conf:2: [user u] given twice $first"
 	run bash -c '"$0" -t -c "$1" 2>&1 >/dev/null' "$CELLFTPD" "$CONF"
 	assert_output ""
 }
+
+@test "-t suggests the nearest key or section for an unknown one" {
+	write_conf <<-EOF
+	[server]
+	baner = hello
+	idle_timout = 60
+	umsk = 022
+	root = /srv
+	bnnr = far
+	[sever]
+	[usr bob]
+	[user]
+	[user carl]
+	pasword = x
+	banner = here
+	root = $ROOT
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF:2: unknown key 'baner' in [server]; did you mean 'banner'?"
+	assert_line "$CONF:3: unknown key 'idle_timout' in [server]; did you mean 'idle_timeout'?"
+	assert_line "$CONF:4: unknown key 'umsk' in [server]; did you mean 'umask'?"
+	assert_line "$CONF:5: unknown key 'root' in [server]; it belongs in a [user NAME] section"
+	assert_line "$CONF:6: unknown key 'bnnr' in [server]"
+	assert_line "$CONF:7: unknown section [sever]; did you mean [server]?"
+	assert_line "$CONF:8: unknown section [usr bob]; did you mean [user bob]?"
+	assert_line "$CONF:9: unknown section [user]; a user's section is [user NAME]"
+	assert_line "$CONF:11: unknown key 'pasword' in [user carl]; did you mean 'password'?"
+	assert_line "$CONF:12: unknown key 'banner' in [user carl]; it belongs in [server]"
+}

@@ -156,6 +156,10 @@ struct config *config_parse(const char *name, const char *text, int checks);
 /* Read and parse a file, then the *.conf files of PATH.d in name order; refuses
  * unsafe ownership when running as root. */
 struct config *config_load(const char *path, int checks);
+/* -T: the effective configuration, readable as a configuration file;
+ * with user, also the section a login as that user would apply. 0, or
+ * -1 with a message on err when there is no such user. */
+int config_show(const struct config *, const char *user, FILE *out, FILE *err);
 void config_free(struct config *);
 /* Forget every password, hash and salt (before facing the network). */
 void config_wipe_secrets(struct config *);

@@ -170,6 +170,8 @@ vault_clear(void)
 
 static const char *const secret_keys[] = { "password", "password_hash",
 	"password_salt" };
+/* what -T prints for a secret that is set (never a secret itself) */
+#define SECRET_SHOWN "(set)"
 
 enum section_kind { SEC_NONE, SEC_SERVER, SEC_PASV, SEC_USER, SEC_BAD };
 
@@ -530,6 +532,11 @@ set_key(struct loader *ld, const struct key *k, void *base, const char *v)
 		}
 		if (vault[off] == '\0') {
 			problem(cfg, ld->line, 0, "%s: empty value", k->name);
+			return;
+		}
+		if (strcmp(vault + off, SECRET_SHOWN) == 0) {
+			problem(cfg, ld->line, 0, "%s: '%s' is what -T shows in place "
+			    "of a secret; put the secret back", k->name, SECRET_SHOWN);
 			return;
 		}
 		*(char **)field = vault + off;
@@ -1791,4 +1798,305 @@ config_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg);
 	vault_clear();
+}
+
+/* ---- -T: the effective configuration ---- */
+
+/* [server] keys in the order of cellftpd.conf(5) */
+static const char *const server_order[] = {
+	"banner", "passive_ports", "passive_address", "active_mode",
+	"anonymous_names", "all_users", "restricted_users", "deny_users_file",
+	"system_auth", "pam_service", "guest_user", "guest_root",
+	"idle_timeout", "data_timeout", "max_login_failures", "login_timeout",
+	"umask", "atomic_uploads", "max_upload_size", "max_rate_download",
+	"max_rate_upload", "welcome_file", "message_file", "conversions", "log",
+	"xferlog", "max_sessions", "max_sessions_per_ip", "unprivileged_user",
+	"tls", "tls_certificate", "tls_key", "tls_min_version", "tls_ciphers",
+	"tls_ciphersuites", "require_tls", "proxy_protocol", "proxy_from",
+	"proxy_untrusted",
+};
+_Static_assert(sizeof server_order / sizeof server_order[0] ==
+    sizeof server_keys / sizeof server_keys[0] - 1, "server_order lists every key");
+
+/* A size as the file would give it: the largest unit that divides it. */
+static void
+show_size(FILE *out, const char *name, long long v)
+{
+	static const char units[] = "TGMK";
+	int shift = 40;
+
+	for (const char *u = units; *u != '\0'; u++, shift -= 10) {
+		if (v > 0 && v % (1LL << shift) == 0) {
+			fprintf(out, "%s = %lld%c\n", name, v >> shift, *u);
+			return;
+		}
+	}
+	fprintf(out, "%s = %lld\n", name, v);
+}
+
+/* "key = value" as the file gives it; "# key is not set" for a key
+ * without a value. */
+static void
+show_key(FILE *out, const struct key *k, const void *base)
+{
+	const char *field = (const char *)base + k->off;
+
+	switch (k->type) {
+	case K_STR:
+	case K_ADDR:
+	case K_SECRET: {
+		const char *v = *(char *const *)field;
+
+		if (v == NULL) {
+			fprintf(out, "# %s is not set\n", k->name);
+		} else {
+			fprintf(out, "%s = %s\n", k->name, k->type == K_SECRET ?
+			    SECRET_SHOWN : v);
+		}
+		return;
+	}
+	case K_BOOL:
+		fprintf(out, "%s = %s\n", k->name, *(const int *)field ? "yes" : "no");
+		return;
+	case K_UINT:
+		fprintf(out, "%s = %u\n", k->name, *(const unsigned *)field);
+		return;
+	case K_OCTAL:
+		fprintf(out, "%s = %03o\n", k->name, *(const unsigned *)field);
+		return;
+	case K_RANGE:
+		fprintf(out, "%s = %u-%u\n", k->name, ((const unsigned *)field)[0],
+		    ((const unsigned *)field)[1]);
+		return;
+	case K_LIST: {
+		const struct wordlist *l = (const struct wordlist *)field;
+
+		fprintf(out, "%s =", k->name);
+		for (size_t i = 0; i < l->n; i++) {
+			fprintf(out, " %s", l->v[i]);
+		}
+		fprintf(out, "\n");
+		return;
+	}
+	case K_ENUM:
+		fprintf(out, "%s = %s\n", k->name, k->choices[*(const int *)field]);
+		return;
+	case K_SIZE:
+		show_size(out, k->name, *(const long long *)field);
+		return;
+	}
+}
+
+/* require_tls: a comment when TLS is off (the key is refused then). */
+static void
+show_require_tls(FILE *out, const struct config *cfg, int req)
+{
+	if (cfg->srv.tls == TLS_OFF) {
+		fprintf(out, "# require_tls is not used with tls = off\n");
+	} else {
+		fprintf(out, "require_tls = %s\n", require_choices[req]);
+	}
+}
+
+static void
+show_server(FILE *out, const struct config *cfg)
+{
+	const struct server_conf *s = &cfg->srv;
+	struct stat st;
+
+	fprintf(out, "[server]\n");
+	for (size_t i = 0; i < sizeof server_order / sizeof server_order[0]; i++) {
+		int k = find_key(server_keys, server_order[i]);
+
+		if (strcmp(server_order[i], "require_tls") == 0) {
+			show_require_tls(out, cfg, tls_required(cfg, NULL));
+		} else if (strcmp(server_order[i], "deny_users_file") == 0 &&
+		    s->key_line[k] == 0 && stat(s->deny_users_file, &st) != 0) {
+			/* given, a missing file is an error */
+			fprintf(out, "# deny_users_file is not set (%s does not "
+			    "exist)\n", s->deny_users_file);
+		} else {
+			show_key(out, &server_keys[k], s);
+		}
+	}
+	if (cfg->npasv > 0) {
+		fprintf(out, "\n[passive_addresses]\n");
+	}
+	for (size_t i = 0; i < cfg->npasv; i++) {
+		const struct pasv_rule *r = &cfg->pasv[i];
+		char addr[INET6_ADDRSTRLEN];
+
+		if (r->is_default) {
+			fprintf(out, "default = %s\n", r->target);
+			continue;
+		}
+		inet_ntop(r->net.family, r->net.addr, addr, sizeof addr);
+		if (r->net.prefix == (r->net.family == AF_INET ? 32u : 128u)) {
+			fprintf(out, "%s = %s\n", addr, r->target);
+		} else {
+			fprintf(out, "%s/%u = %s\n", addr, r->net.prefix, r->target);
+		}
+	}
+}
+
+/* The values of a [user] section a session applies (auth.c): the
+ * section's, else the server's or the account's. */
+static void
+show_user(FILE *out, const struct config *cfg, const struct user_conf *u,
+    const char *login)
+{
+	int anonymous = strcmp(u->name, "anonymous") == 0;
+	const char *sysname = u->system_user;
+	struct passwd *self;
+	unsigned umask = u->umask_set ? u->umask : cfg->srv.umask;
+
+	if (sysname == NULL && u->system_login) {
+		sysname = u->name;
+	}
+	if (sysname == NULL) {
+		self = getpwuid(geteuid());
+		sysname = geteuid() == 0 ? "nobody" : self != NULL ? self->pw_name : "";
+	}
+	if (anonymous && u->allow_write == WRITE_UPLOAD && !u->umask_set) {
+		umask = ANON_UPLOAD_UMASK;
+	}
+	fprintf(out, "\n[user %s]\n", u->name);
+	for (int i = 0; user_keys[i].name != NULL; i++) {
+		const struct key *k = &user_keys[i];
+		long long size;
+
+		switch (i) {
+		case UK_SYSUSER:
+			fprintf(out, "system_user = %s\n", sysname);
+			continue;
+		case UK_HOME:
+			fprintf(out, "home = %s\n", u->home != NULL ? u->home : "/");
+			continue;
+		case UK_UMASK:
+			fprintf(out, "umask = %03o\n", umask);
+			continue;
+		case UK_REQTLS:
+			show_require_tls(out, cfg, tls_required(cfg, login));
+			continue;
+		default:
+			break;
+		}
+		if (k->type == K_SIZE) {
+			size = *(const long long *)((const char *)u + k->off);
+			if (size < 0) {	/* the server's */
+				size = *(const long long *)((const char *)&cfg->srv +
+				    server_keys[find_key(server_keys, k->name)].off);
+			}
+			show_size(out, k->name, size);
+		} else {
+			show_key(out, k, u);
+		}
+	}
+}
+
+/* A name without a section that logs in through all_users: what
+ * auth.c's as_system() and as_guest() give it. */
+struct sysacct {
+	const char *sysname;
+	const char *login;		/* system_login */
+	const char *why;
+	char	 root[VPATH_MAX];
+	char	 home[VPATH_MAX];
+};
+
+static int
+system_account(const struct config *cfg, const char *name, struct sysacct *a,
+    FILE *err)
+{
+	const struct server_conf *s = &cfg->srv;
+	struct passwd *pw = getpwnam(name);
+
+	a->sysname = name;
+	a->login = s->system_auth == SYSAUTH_PAM ? "pam" : "yes";
+	if (pw != NULL && pw->pw_uid == 0) {
+		fprintf(err, "cellftpd: -u %s: root may never log in\n", name);
+		return -1;
+	}
+	if (pw != NULL) {
+		int restricted = config_word_in(&s->restricted_users, name, 0) ||
+		    config_word_in(&s->restricted_users, "*", 0);
+
+		snprintf(a->root, sizeof a->root, "%s", restricted ? pw->pw_dir : "/");
+		snprintf(a->home, sizeof a->home, "%s", restricted ? "/" : pw->pw_dir);
+		a->why = restricted ? "all_users = yes lets its system account in, "
+		    "confined to its home (restricted_users)" :
+		    "all_users = yes lets its system account in";
+		return 0;
+	}
+	if (s->system_auth == SYSAUTH_PAM && s->guest_user != NULL &&
+	    name[0] != '.' && strchr(name, '/') == NULL &&
+	    auth_guest_root(s->guest_root, name, a->root, sizeof a->root) == 0) {
+		a->sysname = s->guest_user;
+		a->login = "pam";
+		strcpy(a->home, "/");
+		a->why = "no system account either: a virtual user (guest_user), "
+		    "if PAM accepts it";
+		return 0;
+	}
+	fprintf(err, "cellftpd: -u %s: no such user: no [user %s] section and no "
+	    "system account\n", name, name);
+	return -1;
+}
+
+/* ... written as the section that would do the same */
+static void
+show_system_user(FILE *out, const struct config *cfg, const char *name,
+    const struct sysacct *a)
+{
+	const struct server_conf *s = &cfg->srv;
+
+	fprintf(out, "\n# %s: no [user %s] section; %s\n", name, name, a->why);
+	fprintf(out, "[user %s]\nsystem_login = %s\nsystem_user = %s\nroot = %s\n"
+	    "home = %s\nallow_write = yes\numask = %03o\nsymlinks = contain\n",
+	    name, a->login, a->sysname, a->root, a->home, s->umask);
+	show_require_tls(out, cfg, tls_required(cfg, name));
+	show_size(out, "max_upload_size", s->max_upload_size);
+	show_size(out, "max_rate_download", s->max_rate_download);
+	show_size(out, "max_rate_upload", s->max_rate_upload);
+}
+
+int
+config_show(const struct config *cfg, const char *user, FILE *out, FILE *err)
+{
+	const struct user_conf *u = NULL;
+	struct sysacct acct;
+
+	if (user != NULL && auth_is_anonymous(cfg, user)) {
+		u = config_user(cfg, "anonymous");
+	} else if (user != NULL) {
+		u = config_user(cfg, user);
+		if (u != NULL && strcmp(user, "anonymous") == 0) {
+			fprintf(err, "cellftpd: -u anonymous: [user anonymous] serves "
+			    "anonymous_names, and 'anonymous' is not one of them\n");
+			return -1;
+		}
+		if (u == NULL && !cfg->srv.all_users) {
+			fprintf(err, "cellftpd: -u %s: no such user: no [user %s] "
+			    "section, and all_users = no\n", user, user);
+			return -1;
+		}
+		if (u == NULL && system_account(cfg, user, &acct, err) != 0) {
+			return -1;
+		}
+	}
+	fprintf(out, "# cellftpd -T: the effective configuration, defaults filled in\n");
+	for (size_t i = 0; i < cfg->nfiles; i++) {
+		fprintf(out, "# read %s\n", cfg->files[i]);
+	}
+	show_server(out, cfg);
+	if (u != NULL && strcmp(u->name, user) != 0) {
+		fprintf(out, "\n# %s is one of anonymous_names: [user anonymous] "
+		    "applies", user);
+	}
+	if (u != NULL) {
+		show_user(out, cfg, u, user);
+	} else if (user != NULL) {
+		show_system_user(out, cfg, user, &acct);
+	}
+	return 0;
 }

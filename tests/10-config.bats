@@ -369,3 +369,179 @@ $CONF.d/b.conf:2: [user u] given twice $first"
 	assert_line "$CONF:11: unknown key 'pasword' in [user carl]; did you mean 'password'?"
 	assert_line "$CONF:12: unknown key 'banner' in [user carl]; it belongs in [server]"
 }
+
+# ---- -T: the effective configuration ----
+
+# the key names of -T's [server] section, one a line
+shown_server_keys() {
+	sed -n '/^\[server\]$/,/^$/p' | sed '1d;/^$/d' |
+		sed -E 's/^# ([a-z_]+) .*/\1/; s/^([a-z_]+) =.*/\1/'
+}
+
+@test "-T prints every [server] key, defaults filled in, in the order of cellftpd.conf(5)" {
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	banner = Example archive
+	max_upload_size = 100M
+	passive_ports = 50000-50100
+	proxy_from = 10.0.0.1, 10.0.0.2
+	proxy_protocol = v2
+	EOF
+	run "$CELLFTPD" -T -c "$CONF"
+	assert_success
+	assert_line --index 0 "# cellftpd -T: the effective configuration, defaults filled in"
+	assert_line --index 1 "# read $CONF"
+	assert_line --index 2 "[server]"
+	assert_line --index 3 "banner = Example archive"
+	assert_line --index 4 "passive_ports = 50000-50100"
+	assert_line --index 5 "# passive_address is not set"
+	assert_line "proxy_from = 10.0.0.1 10.0.0.2"
+	assert_line "proxy_protocol = v2"
+	assert_line "restricted_users ="
+	assert_line "max_upload_size = 100M"
+	assert_line "max_rate_download = 0"
+	assert_line "idle_timeout = 300"
+	assert_line "umask = 022"
+	assert_line "tls = off"
+	assert_line "# require_tls is not used with tls = off"
+	assert_line "log = stderr"
+	diff <(sed -n '/^\.Sh SERVER SECTION/,/^\.Sh PASSIVE ADDRESSES/p' \
+		"$BATS_TEST_DIRNAME/../man/cellftpd.conf.5" | awk '/^\.It Ic/ {print $3}') \
+		<(printf '%s\n' "$output" | shown_server_keys)
+}
+
+@test "-T output read back as the configuration gives the same configuration" {
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	banner = round trip
+	max_rate_download = 1536K
+	anonymous_names = ftp
+	umask = 027
+	[passive_addresses]
+	10.0.0.0/8 = 10.0.0.1
+	127.0.0.1 = 127.0.0.1
+	default = ftp.example.org
+	[user anonymous]
+	root = $ROOT
+	allow_write = upload
+	EOF
+	run "$CELLFTPD" -T -u ftp -c "$CONF"
+	assert_success
+	assert_line "[passive_addresses]"
+	assert_line "10.0.0.0/8 = 10.0.0.1"
+	assert_line "127.0.0.1 = 127.0.0.1"
+	assert_line "default = ftp.example.org"
+	assert_line "max_rate_download = 1536K"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/shown.conf"
+	first=$output
+	run "$CELLFTPD" -t -c "$BATS_TEST_TMPDIR/shown.conf"
+	assert_success
+	assert_line --partial "usable, 1 user, 0 errors, 0 warnings"
+	run "$CELLFTPD" -T -u ftp -c "$BATS_TEST_TMPDIR/shown.conf"
+	assert_success
+	assert_equal "$(sed 1,2d <<<"$output")" "$(sed 1,2d <<<"$first")"
+}
+
+@test "-T -u: the section a login applies, from a drop-in file, secrets shown as (set)" {
+	hash=$(printf 'pw\n' | "$CELLFTPD" -H)
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	umask = 002
+	max_upload_size = 1G
+	[user anonymous]
+	root = $ROOT
+	allow_write = upload
+	EOF
+	dropin erin.conf <<-EOF
+	[user erin]
+	password_hash = $hash
+	root = $ROOT
+	home = /in
+	allow_write = yes
+	max_rate_upload = 2M
+	EOF
+	run "$CELLFTPD" -T -u erin -c "$CONF"
+	assert_success
+	assert_line "# read $CONF.d/erin.conf"
+	refute_output --partial "$hash"
+	[ "$(id -u)" -eq 0 ] && sys=nobody || sys=$(id -un)
+	assert_equal "$(sed -n '/^\[user erin\]$/,$p' <<<"$output")" "[user erin]
+password_hash = (set)
+# password_salt is not set
+# password is not set
+system_login = no
+system_user = $sys
+root = $ROOT
+home = /in
+allow_write = yes
+umask = 002
+symlinks = contain
+# require_tls is not used with tls = off
+max_upload_size = 1G
+max_rate_download = 0
+max_rate_upload = 2M"
+	# an anonymous name shows [user anonymous], with its upload umask
+	run "$CELLFTPD" -T -u ftp -c "$CONF"
+	assert_success
+	assert_line "# ftp is one of anonymous_names: [user anonymous] applies"
+	assert_line "[user anonymous]"
+	assert_line "umask = 077"
+	# (set) read back is refused, not taken for a password
+	sed 's/^password_hash = .*/password_hash = (set)/' "$CONF.d/erin.conf" >"$CONF.d/x"
+	mv "$CONF.d/x" "$CONF.d/erin.conf"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d/erin.conf:2: password_hash: '(set)' is what -T shows in place of a secret; put the secret back"
+}
+
+@test "-T -u: an unknown user is an error, exit 1; all_users shows the system account" {
+	good_conf
+	run "$CELLFTPD" -T -u nosuchuser -c "$CONF"
+	assert_failure 1
+	assert_output "cellftpd: -u nosuchuser: no such user: no [user nosuchuser] section, and all_users = no"
+	write_conf <<-EOF
+	[server]
+	anonymous_names = ftp
+	[user anonymous]
+	root = $ROOT
+	EOF
+	run "$CELLFTPD" -T -u anonymous -c "$CONF"
+	assert_failure 1
+	assert_output "cellftpd: -u anonymous: [user anonymous] serves anonymous_names, and 'anonymous' is not one of them"
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	all_users = yes
+	restricted_users = daemon
+	EOF
+	run "$CELLFTPD" -T -u nosuchuser -c "$CONF"
+	assert_failure 1
+	assert_output "cellftpd: -u nosuchuser: no such user: no [user nosuchuser] section and no system account"
+	run "$CELLFTPD" -T -u root -c "$CONF"
+	assert_failure 1
+	assert_output "cellftpd: -u root: root may never log in"
+	run "$CELLFTPD" -T -u daemon -c "$CONF"
+	assert_success
+	assert_line "# daemon: no [user daemon] section; all_users = yes lets its system account in, confined to its home (restricted_users)"
+	assert_line "system_login = yes"
+	assert_line "system_user = daemon"
+	assert_line "root = $(getent passwd daemon | cut -d: -f6)"
+	assert_line "home = /"
+}
+
+@test "-T on an unusable configuration fails as -t does, printing nothing on standard output" {
+	write_conf <<-EOF
+	[server]
+	idle_timeout = soon
+	EOF
+	run bash -c '"$0" -T -c "$1" 2>/dev/null' "$CELLFTPD" "$CONF"
+	assert_failure 1
+	assert_output ""
+	run bash -c '"$0" -T -c "$1" 2>&1 >/dev/null' "$CELLFTPD" "$CONF"
+	assert_failure 1
+	assert_output "$CONF:2: idle_timeout: 'soon' is not a number from 1 to 86400
+$CONF: not usable, 0 users, 1 error, 0 warnings"
+}

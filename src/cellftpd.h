@@ -23,6 +23,11 @@
 #define RUN_DIR		"/run/cellftpd"
 #define PRELOGIN_ROOT	RUN_DIR "/empty"
 
+/* The default unprivileged_user: the dedicated pre-login account when
+ * it exists (sysusers.d/cellftpd.conf makes it), else the fallback. */
+#define PRELOGIN_USER		"cellftpd"
+#define PRELOGIN_USER_FALLBACK	"nobody"
+
 /* Exit codes with fixed meanings. */
 enum {
 	EXIT_OK = 0,		/* session ended normally, -t found no error */

@@ -1082,7 +1082,7 @@ defaults(struct config *cfg)
 	s->umask = 022;
 	s->atomic_uploads = 1;
 	s->log = LOGTO_AUTO;
-	s->unprivileged_user = xstrdup("nobody");
+	/* unprivileged_user: default_unprivileged_user(), after the files */
 	s->pam_service = xstrdup("cellftpd");
 	s->tls_ciphers = xstrdup("ECDHE+AESGCM:ECDHE+CHACHA20");
 	s->tls_ciphersuites = xstrdup("TLS_AES_256_GCM_SHA384:"
@@ -1104,6 +1104,14 @@ tls_required(const struct config *cfg, const char *user)
 		return u->require_tls;
 	}
 	return cfg->srv.require_tls_set ? cfg->srv.require_tls : REQ_ALL;
+}
+
+/* The default of unprivileged_user, decided here alone: the dedicated
+ * account when this system has it. */
+static const char *
+default_unprivileged_user(void)
+{
+	return getpwnam(PRELOGIN_USER) != NULL ? PRELOGIN_USER : PRELOGIN_USER_FALLBACK;
 }
 
 /* Relative paths are relative to the directory of the file that gives
@@ -1401,6 +1409,9 @@ check_server(struct config *cfg, int checks)
 	int deny_line = kl[find_key(server_keys, "deny_users_file")];
 	struct stat st;
 
+	if (s->unprivileged_user == NULL) {
+		s->unprivileged_user = xstrdup(default_unprivileged_user());
+	}
 	absolutize(cfg, deny_line, &s->deny_users_file);
 	absolutize(cfg, kl[find_key(server_keys, "xferlog")], &s->xferlog);
 	if ((checks & CONF_CHECK_FS) && geteuid() == 0) {

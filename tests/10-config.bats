@@ -545,3 +545,56 @@ max_rate_upload = 2M"
 	assert_output "$CONF:2: idle_timeout: 'soon' is not a number from 1 to 86400
 $CONF: not usable, 0 users, 1 error, 0 warnings"
 }
+
+# ---- the default unprivileged_user ----
+
+cleanup() {
+	# only the account the unprivileged_user test made itself
+	if [ -n "${MADE_PRELOGIN_ACCOUNT:-}" ] &&
+		getent passwd cellftpd | grep -q ':cellftpd bats test:'; then
+		userdel cellftpd >/dev/null 2>&1 || true
+	fi
+}
+
+@test "unprivileged_user defaults to nobody where no cellftpd account exists" {
+	if getent passwd cellftpd >/dev/null; then
+		skip "this system has a cellftpd account"
+	fi
+	good_conf
+	run "$CELLFTPD" -T -c "$CONF"
+	assert_success
+	assert_line "unprivileged_user = nobody"
+}
+
+@test "unprivileged_user defaults to the cellftpd account where it exists, and the pre-login process runs as it" {
+	require_root
+	if ! getent passwd cellftpd >/dev/null; then
+		# sysusers.d/cellftpd.conf's account, made here for this test alone
+		MADE_PRELOGIN_ACCOUNT=1
+		useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin \
+			--comment "cellftpd bats test" cellftpd
+	fi
+	good_conf
+	run "$CELLFTPD" -T -c "$CONF"
+	assert_success
+	assert_line "unprivileged_user = cellftpd"
+	start_server
+	python3 "$FTPCHAT" "$PORT" "USER anonymous" "sleep:3" >/dev/null &
+	chat_pid=$!
+	run wait_session_tree
+	assert_equal "${#lines[@]}" 2
+	read -r _ parent_uid <<<"${lines[0]}"
+	read -r child child_uid <<<"${lines[1]}"
+	assert_equal "$parent_uid" 0
+	assert_equal "$child_uid" "$(id -u cellftpd)"
+	run grep -E '^Uid:' "/proc/$child/status"
+	assert_output --regexp "^Uid:([[:space:]]+$(id -u cellftpd)){4}$"
+	wait "$chat_pid"
+	# a key given says what it says
+	write_conf <<-EOF
+	[server]
+	unprivileged_user = nobody
+	EOF
+	run "$CELLFTPD" -T -c "$CONF"
+	assert_line "unprivileged_user = nobody"
+}

@@ -205,6 +205,7 @@ install: $(BIN)
 	install -m 644 pam/cellftpd $(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
 	install -m 755 contrib/cellftpd-migrate $(DESTDIR)$(SBINDIR)/cellftpd-migrate
 	install -m 644 man/cellftpd-migrate.8 $(DESTDIR)$(MANDIR)/man8/cellftpd-migrate.8
+	install -d -m 755 $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf.d
 	test -e $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf || \
 		install -m 600 conf/cellftpd.conf $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf
 	install -d $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(SYSUSERSDIR) \
@@ -248,6 +249,7 @@ uninstall:
 		$(DESTDIR)$(TMPFILESDIR)/cellftpd.conf \
 		$(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/cellftpd.conf \
 		$(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d/cellftpd.conf
+	rmdir $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf.d 2>/dev/null || true	# if empty
 
 clean:
 	rm -rf build build-san build-fuzz cellftpd

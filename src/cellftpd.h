@@ -23,6 +23,11 @@
 #define RUN_DIR		"/run/cellftpd"
 #define PRELOGIN_ROOT	RUN_DIR "/empty"
 
+/* The default unprivileged_user: the dedicated pre-login account when
+ * it exists (sysusers.d/cellftpd.conf makes it), else the fallback. */
+#define PRELOGIN_USER		"cellftpd"
+#define PRELOGIN_USER_FALLBACK	"nobody"
+
 /* Exit codes with fixed meanings. */
 enum {
 	EXIT_OK = 0,		/* session ended normally, -t found no error */
@@ -141,14 +146,25 @@ struct config {
 	char	**problems;
 	size_t	  nproblems;
 	size_t	  nerrors;
+	/* the files read, the main one first: every "line" above is a
+	 * position over all of them, file_base[i] + its line in files[i] */
+	char	**files;
+	int	 *file_base;
+	size_t	  nfiles;
+	int	  npositions;		/* lines read so far, all files */
 };
 
 enum { CONF_CHECK_FILE = 1, CONF_CHECK_FS = 2, CONF_CHECK_TLS = 4 };
 
 /* Parse text (name used in messages). checks: CONF_CHECK_* flags. */
 struct config *config_parse(const char *name, const char *text, int checks);
-/* Read and parse a file; refuses unsafe ownership when running as root. */
+/* Read and parse a file, then the *.conf files of PATH.d in name order; refuses
+ * unsafe ownership when running as root. */
 struct config *config_load(const char *path, int checks);
+/* -T: the effective configuration, readable as a configuration file;
+ * with user, also the section a login as that user would apply. 0, or
+ * -1 with a message on err when there is no such user. */
+int config_show(const struct config *, const char *user, FILE *out, FILE *err);
 void config_free(struct config *);
 /* Forget every password, hash and salt (before facing the network). */
 void config_wipe_secrets(struct config *);

@@ -3,10 +3,17 @@
  * Every key is a row of a table {name, type, field, min, max}; parsing,
  * defaults and range checks come from the table. Problems are collected
  * as "FILE:LINE: message" so that -t can print them all and a session can
- * refuse with 421 and log them. */
+ * refuse with 421 and log them.
+ *
+ * The main file is followed by the *.conf files of FILE.d in name order, as if they
+ * were one file: a key given twice is an error wherever the two are.
+ * A "line" stored anywhere (key_line, a section's line, a problem's) is
+ * a position over all the files read, which pos_file() turns back into
+ * FILE and LINE. */
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -127,7 +134,8 @@ _Static_assert(sizeof user_keys / sizeof user_keys[0] - 1 <=
  * through inih's buffers or the heap. One configuration at a time. */
 static char *vault;
 static size_t vault_len;
-#define VAULT_SIZE (2 * (size_t)CONF_FILE_MAX + 2)
+/* each file's text, and its secrets at most as long again */
+#define VAULT_SIZE (2 * ((size_t)CONF_TOTAL_MAX + CONF_DIR_FILES_MAX + 1))
 
 static char *
 vault_alloc(size_t n)
@@ -162,6 +170,8 @@ vault_clear(void)
 
 static const char *const secret_keys[] = { "password", "password_hash",
 	"password_salt" };
+/* what -T prints for a secret that is set (never a secret itself) */
+#define SECRET_SHOWN "(set)"
 
 enum section_kind { SEC_NONE, SEC_SERVER, SEC_PASV, SEC_USER, SEC_BAD };
 
@@ -197,28 +207,71 @@ xstrdup(const char *s)
 	return p;
 }
 
-static void problem(struct config *, int line, int warning, const char *fmt, ...)
+/* The file and line of a position; position 0 is the main file as a
+ * whole (line 0). */
+static const char *
+pos_file(const struct config *cfg, int pos, int *line)
+{
+	size_t lo = 0, hi = cfg->nfiles;
+
+	*line = 0;
+	if (pos <= 0 || cfg->nfiles == 0) {
+		return cfg->path;
+	}
+	/* the last file whose base is below pos */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cfg->file_base[mid] < pos) {
+			lo = mid;
+		} else {
+			hi = mid;
+		}
+	}
+	*line = pos - cfg->file_base[lo];
+	return cfg->files[lo];
+}
+
+/* Where pos is, for a message about here: "first at line N" in the
+ * same file, else "first at FILE:N". */
+static const char *
+where(const struct config *cfg, int pos, int here, char *buf, size_t size)
+{
+	int line, here_line;
+	const char *file = pos_file(cfg, pos, &line);
+
+	if (file == pos_file(cfg, here, &here_line)) {
+		snprintf(buf, size, "first at line %d", line);
+	} else {
+		snprintf(buf, size, "first at %s:%d", file, line);
+	}
+	return buf;
+}
+
+static void vproblem(struct config *, const char *file, int line, int warning,
+    const char *fmt, va_list) PRINTF(5, 0);
+static void problem(struct config *, int pos, int warning, const char *fmt, ...)
     PRINTF(4, 5);
+static void problem_file(struct config *, const char *file, int warning,
+    const char *fmt, ...) PRINTF(4, 5);
 
 static void
-problem(struct config *cfg, int line, int warning, const char *fmt, ...)
+vproblem(struct config *cfg, const char *file, int line, int warning,
+    const char *fmt, va_list ap)
 {
 	char msg[512], *full;
-	va_list ap;
 	int n;
 
 	if (cfg->nproblems >= CONF_PROBLEMS_MAX) {
 		cfg->nerrors += !warning;
 		return;
 	}
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	if (line > 0) {
-		n = asprintf(&full, "%s:%d: %s%s", cfg->path, line,
+		n = asprintf(&full, "%s:%d: %s%s", file, line,
 		    warning ? "warning: " : "", msg);
 	} else {
-		n = asprintf(&full, "%s: %s%s", cfg->path,
+		n = asprintf(&full, "%s: %s%s", file,
 		    warning ? "warning: " : "", msg);
 	}
 	if (n < 0) {
@@ -231,6 +284,30 @@ problem(struct config *cfg, int line, int warning, const char *fmt, ...)
 	}
 	cfg->problems[cfg->nproblems++] = full;
 	cfg->nerrors += !warning;
+}
+
+/* A problem at a position (0: the main file as a whole). */
+static void
+problem(struct config *cfg, int pos, int warning, const char *fmt, ...)
+{
+	va_list ap;
+	int line;
+	const char *file = pos_file(cfg, pos, &line);
+
+	va_start(ap, fmt);
+	vproblem(cfg, file, line, warning, fmt, ap);
+	va_end(ap);
+}
+
+/* A problem of a file or directory as a whole. */
+static void
+problem_file(struct config *cfg, const char *file, int warning, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(cfg, file, 0, warning, fmt, ap);
+	va_end(ap);
 }
 
 static int
@@ -457,6 +534,11 @@ set_key(struct loader *ld, const struct key *k, void *base, const char *v)
 			problem(cfg, ld->line, 0, "%s: empty value", k->name);
 			return;
 		}
+		if (strcmp(vault + off, SECRET_SHOWN) == 0) {
+			problem(cfg, ld->line, 0, "%s: '%s' is what -T shows in place "
+			    "of a secret; put the secret back", k->name, SECRET_SHOWN);
+			return;
+		}
 		*(char **)field = vault + off;
 		return;
 	}
@@ -601,6 +683,122 @@ valid_user_name(const char *n)
 	return 1;
 }
 
+/* Damerau-Levenshtein distance (optimal string alignment: insertions,
+ * deletions, substitutions and swaps of neighbours) of two names of at
+ * most CONF_SUGGEST_MAX bytes. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t rows[3][CONF_SUGGEST_MAX + 1];
+	size_t *before = rows[0], *prev = rows[1], *cur = rows[2], *t;
+
+	if (la > CONF_SUGGEST_MAX || lb > CONF_SUGGEST_MAX) {
+		return SIZE_MAX;
+	}
+	for (size_t j = 0; j <= lb; j++) {
+		prev[j] = j;
+	}
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (prev[j] + 1 < v) {
+				v = prev[j] + 1;
+			}
+			if (cur[j - 1] + 1 < v) {
+				v = cur[j - 1] + 1;
+			}
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && before[j - 2] + 1 < v) {
+				v = before[j - 2] + 1;
+			}
+			cur[j] = v;
+		}
+		t = before;
+		before = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb];
+}
+
+/* Is candidate near enough to name to suggest it, and nearer than the
+ * best so far? Near: at most 2 edits, and fewer than half of name. */
+static int
+nearer(const char *name, const char *candidate, size_t *best)
+{
+	size_t d = edit_distance(name, candidate);
+
+	if (d <= 2 && 2 * d < strlen(name) && d < *best) {
+		*best = d;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+unknown_key(struct loader *ld, const struct key *table, const char *name,
+    const char *section)
+{
+	const struct key *other = table == server_keys ? user_keys : server_keys;
+	const char *near = NULL;
+	size_t best = SIZE_MAX;
+
+	for (int i = 0; table[i].name != NULL; i++) {
+		if (nearer(name, table[i].name, &best)) {
+			near = table[i].name;
+		}
+	}
+	if (near != NULL) {
+		problem(ld->cfg, ld->line, 0, "unknown key '%s' in [%s]; did you "
+		    "mean '%s'?", name, section, near);
+	} else if (find_key(other, name) >= 0) {
+		problem(ld->cfg, ld->line, 0, "unknown key '%s' in [%s]; it belongs "
+		    "in %s", name, section, table == server_keys ?
+		    "a [user NAME] section" : "[server]");
+	} else {
+		problem(ld->cfg, ld->line, 0, "unknown key '%s' in [%s]", name, section);
+	}
+}
+
+static void
+unknown_section(struct loader *ld, const char *name)
+{
+	static const char *const sections[] = { "server", "passive_addresses" };
+	size_t wlen = strcspn(name, " \t"), best = SIZE_MAX;
+	const char *near = NULL;
+
+	if (name[wlen] != '\0' && wlen <= CONF_SUGGEST_MAX) {
+		char word[CONF_SUGGEST_MAX + 1];
+
+		memcpy(word, name, wlen);
+		word[wlen] = '\0';
+		if (nearer(word, "user", &best)) {
+			problem(ld->cfg, ld->line, 0, "unknown section [%s]; did you "
+			    "mean [user %s]?", name, name + wlen + strspn(name + wlen, " \t"));
+			return;
+		}
+	}
+	if (strcmp(name, "user") == 0) {
+		problem(ld->cfg, ld->line, 0, "unknown section [user]; a user's "
+		    "section is [user NAME]");
+		return;
+	}
+	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+		if (nearer(name, sections[i], &best)) {
+			near = sections[i];
+		}
+	}
+	if (near != NULL) {
+		problem(ld->cfg, ld->line, 0, "unknown section [%s]; did you mean "
+		    "[%s]?", name, near);
+	} else {
+		problem(ld->cfg, ld->line, 0, "unknown section [%s]", name);
+	}
+}
+
 /* A section header line: called from the reader, so that sections without
  * keys are seen too. */
 static void
@@ -632,7 +830,10 @@ begin_section(struct loader *ld, const char *name)
 			return;
 		}
 		if (config_user(cfg, u) != NULL) {
-			problem(cfg, ld->line, 0, "[user %s] given twice", u);
+			char at[512];
+
+			problem(cfg, ld->line, 0, "[user %s] given twice (%s)", u,
+			    where(cfg, config_user(cfg, u)->line, ld->line, at, sizeof at));
 			return;
 		}
 		if (cfg->nusers >= CONF_USERS_MAX) {
@@ -653,7 +854,7 @@ begin_section(struct loader *ld, const char *name)
 		ld->user->max_rate_upload = -1;
 		ld->sec = SEC_USER;
 	} else {
-		problem(cfg, ld->line, 0, "unknown section [%s]", name);
+		unknown_section(ld, name);
 		ld->sec = SEC_BAD;
 	}
 }
@@ -680,8 +881,11 @@ add_pasv_rule(struct loader *ld, const char *name, const char *value)
 	for (size_t i = 0; i < cfg->npasv; i++) {
 		if (cfg->pasv[i].is_default == r.is_default &&
 		    (r.is_default || memcmp(&cfg->pasv[i].net, &r.net, sizeof r.net) == 0)) {
+			char at[512];
+
 			problem(cfg, ld->line, 0, "[passive_addresses]: '%s' given "
-			    "twice (line %d)", name, cfg->pasv[i].line);
+			    "twice (%s)", name, where(cfg, cfg->pasv[i].line,
+			    ld->line, at, sizeof at));
 			return;
 		}
 	}
@@ -730,11 +934,14 @@ handler(void *arg, const char *section, const char *name, const char *value)
 	}
 	i = find_key(table, name);
 	if (i < 0) {
-		problem(ld->cfg, ld->line, 0, "unknown key '%s' in [%s]", name, section);
+		unknown_key(ld, table, name, section);
 		return 1;
 	}
 	if (lines[i] != 0) {
-		problem(ld->cfg, ld->line, 0, "'%s' given twice (line %d)", name, lines[i]);
+		char at[512];
+
+		problem(ld->cfg, ld->line, 0, "'%s' given twice (%s)", name,
+		    where(ld->cfg, lines[i], ld->line, at, sizeof at));
 		return 1;
 	}
 	lines[i] = ld->line;
@@ -875,7 +1082,7 @@ defaults(struct config *cfg)
 	s->umask = 022;
 	s->atomic_uploads = 1;
 	s->log = LOGTO_AUTO;
-	s->unprivileged_user = xstrdup("nobody");
+	/* unprivileged_user: default_unprivileged_user(), after the files */
 	s->pam_service = xstrdup("cellftpd");
 	s->tls_ciphers = xstrdup("ECDHE+AESGCM:ECDHE+CHACHA20");
 	s->tls_ciphersuites = xstrdup("TLS_AES_256_GCM_SHA384:"
@@ -899,22 +1106,33 @@ tls_required(const struct config *cfg, const char *user)
 	return cfg->srv.require_tls_set ? cfg->srv.require_tls : REQ_ALL;
 }
 
-/* Relative paths in the file are relative to the file's directory. */
-static void
-absolutize(struct config *cfg, char **path)
+/* The default of unprivileged_user, decided here alone: the dedicated
+ * account when this system has it. */
+static const char *
+default_unprivileged_user(void)
 {
-	const char *slash;
+	return getpwnam(PRELOGIN_USER) != NULL ? PRELOGIN_USER : PRELOGIN_USER_FALLBACK;
+}
+
+/* Relative paths are relative to the directory of the file that gives
+ * them (pos: the key's position). */
+static void
+absolutize(struct config *cfg, int pos, char **path)
+{
+	const char *slash, *file;
 	char *abs;
+	int line;
 
 	if (*path == NULL || (*path)[0] == '/') {
 		return;
 	}
-	slash = strrchr(cfg->path, '/');
+	file = pos_file(cfg, pos, &line);
+	slash = strrchr(file, '/');
 	if (slash == NULL) {
 		if (asprintf(&abs, "./%s", *path) < 0) {
 			abort();
 		}
-	} else if (asprintf(&abs, "%.*s/%s", (int)(slash - cfg->path), cfg->path,
+	} else if (asprintf(&abs, "%.*s/%s", (int)(slash - file), file,
 	    *path) < 0) {
 		abort();
 	}
@@ -971,7 +1189,7 @@ check_user(struct config *cfg, struct user_conf *u, int checks)
 		problem(cfg, kl[UK_HOME], 0, "home '%s' must start with '/' (it is "
 		    "inside root)", u->home);
 	}
-	absolutize(cfg, &u->root);
+	absolutize(cfg, kl[UK_ROOT], &u->root);
 
 	sysuser = u->system_user;
 	if (sysuser == NULL && u->system_login) {
@@ -1191,8 +1409,11 @@ check_server(struct config *cfg, int checks)
 	int deny_line = kl[find_key(server_keys, "deny_users_file")];
 	struct stat st;
 
-	absolutize(cfg, &s->deny_users_file);
-	absolutize(cfg, &s->xferlog);
+	if (s->unprivileged_user == NULL) {
+		s->unprivileged_user = xstrdup(default_unprivileged_user());
+	}
+	absolutize(cfg, deny_line, &s->deny_users_file);
+	absolutize(cfg, kl[find_key(server_keys, "xferlog")], &s->xferlog);
 	if ((checks & CONF_CHECK_FS) && geteuid() == 0) {
 		struct passwd *pw = getpwnam(s->unprivileged_user);
 		int line = kl[find_key(server_keys, "unprivileged_user")];
@@ -1227,8 +1448,8 @@ check_server(struct config *cfg, int checks)
 			    "anonymous_names", name);
 		}
 	}
-	absolutize(cfg, &s->tls_certificate);
-	absolutize(cfg, &s->tls_key);
+	absolutize(cfg, kl[find_key(server_keys, "tls_certificate")], &s->tls_certificate);
+	absolutize(cfg, kl[find_key(server_keys, "tls_key")], &s->tls_key);
 	if (s->tls_key == NULL && s->tls_certificate != NULL) {
 		s->tls_key = xstrdup(s->tls_certificate);
 	}
@@ -1246,22 +1467,37 @@ check_server(struct config *cfg, int checks)
 	}
 }
 
-struct config *
-config_parse(const char *name, const char *text, int checks)
+static struct config *
+config_new(const char *path)
 {
 	struct config *cfg = xcalloc(1, sizeof *cfg);
-	struct loader ld;
-	int rc;
 
-	cfg->path = xstrdup(name);
-	if (vault == NULL || text < vault || text >= vault + VAULT_SIZE) {
-		vault_clear();	/* a new configuration (text from elsewhere) */
-	}
+	cfg->path = xstrdup(path);
 	defaults(cfg);
+	return cfg;
+}
+
+/* One file's text, its lines numbered on from the files before it. */
+static void
+parse_text(struct config *cfg, const char *name, const char *text)
+{
+	struct loader ld;
+	int rc, base = cfg->npositions;
+
+	cfg->files = realloc(cfg->files, (cfg->nfiles + 1) * sizeof *cfg->files);
+	cfg->file_base = realloc(cfg->file_base,
+	    (cfg->nfiles + 1) * sizeof *cfg->file_base);
+	if (cfg->files == NULL || cfg->file_base == NULL) {
+		abort();
+	}
+	cfg->files[cfg->nfiles] = xstrdup(name);
+	cfg->file_base[cfg->nfiles++] = base;
+
 	memset(&ld, 0, sizeof ld);
 	ld.cfg = cfg;
 	ld.p = text;
 	ld.end = text + strlen(text);
+	ld.line = base;
 
 	/* inih's behaviour, chosen on purpose: no continuation lines (an
 	 * indented "key = value" is a key of its own, never part of the
@@ -1281,87 +1517,235 @@ config_parse(const char *name, const char *text, int checks)
 
 	rc = ini_parse_stream(reader, &ld, handler, &ld);
 	if (rc > 0) {
-		problem(cfg, rc, 0, "syntax error: expected [section] or key = value");
+		problem(cfg, base + rc, 0, "syntax error: expected [section] or "
+		    "key = value");
 	} else if (rc < 0) {
-		problem(cfg, 0, 0, "cannot parse: out of memory");
+		problem_file(cfg, name, 0, "cannot parse: out of memory");
 	}
+	cfg->npositions = ld.line;
+}
+
+/* The checks that need every file read. */
+static void
+config_check(struct config *cfg, int checks)
+{
 	check_server(cfg, checks);
 	for (size_t i = 0; i < cfg->nusers; i++) {
 		check_user(cfg, &cfg->users[i], checks);
 	}
+}
+
+struct config *
+config_parse(const char *name, const char *text, int checks)
+{
+	struct config *cfg = config_new(name);
+
+	if (vault == NULL || text < vault || text >= vault + VAULT_SIZE) {
+		vault_clear();	/* a new configuration (text from elsewhere) */
+	}
+	parse_text(cfg, name, text);
+	config_check(cfg, checks);
 	return cfg;
 }
 
 /* Unsafe modes that root would refuse are warnings for anyone else, and
- * secrets readable by every local user are worth a warning always. */
+ * secrets readable by every local user are worth a warning always
+ * (users: the sections the file added). */
 static void
-file_mode_warnings(struct config *cfg, const struct stat *st)
+file_mode_warnings(struct config *cfg, const char *path, const struct stat *st,
+    size_t first_user)
 {
 	int secrets = 0;
 
-	for (size_t i = 0; i < cfg->nusers; i++) {
+	for (size_t i = first_user; i < cfg->nusers; i++) {
 		secrets |= cfg->users[i].password != NULL ||
 		    cfg->users[i].password_hash != NULL;
 	}
 	if (geteuid() != 0 && (st->st_mode & 022) != 0) {
-		problem(cfg, 0, 1, "writable by group or others (mode %04o); "
+		problem_file(cfg, path, 1, "writable by group or others (mode %04o); "
 		    "started as root, cellftpd would refuse it",
 		    (unsigned)(st->st_mode & 07777));
 	}
 	if (secrets && (st->st_mode & 004) != 0) {
-		problem(cfg, 0, 1, "holds passwords but is readable by others "
+		problem_file(cfg, path, 1, "holds passwords but is readable by others "
 		    "(mode %04o); chmod 600", (unsigned)(st->st_mode & 07777));
 	}
+}
+
+/* Started as root, a file or directory that someone else could change
+ * is refused. */
+static int
+refused(struct config *cfg, const char *path, const struct stat *st, int checks)
+{
+	if ((checks & CONF_CHECK_FILE) && geteuid() == 0 &&
+	    (st->st_uid != 0 || (st->st_mode & 022) != 0)) {
+		problem_file(cfg, path, 0, "refused: must be owned by root and not "
+		    "writable by group or others (owner uid %u, mode %04o)",
+		    (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+		return 1;
+	}
+	return 0;
+}
+
+/* Read and parse the file name in directory dirfd (path: its name in
+ * messages); total counts the bytes of all files. 0, or -1 when it was
+ * not read. */
+static int
+load_file(struct config *cfg, int dirfd, const char *name, const char *path,
+    int checks, size_t *total)
+{
+	size_t first_user = cfg->nusers;
+	struct stat st;
+	char *text;
+	ssize_t n;
+	int fd, rc = -1;
+
+	/* O_NONBLOCK: a FIFO is refused below, not waited on */
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		problem_file(cfg, path, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > CONF_FILE_MAX) {
+		problem_file(cfg, path, 0, "not a regular file of at most %d bytes",
+		    CONF_FILE_MAX);
+		goto out;
+	}
+	if ((size_t)st.st_size > CONF_TOTAL_MAX - *total) {
+		problem_file(cfg, path, 0, "the configuration files hold more than "
+		    "%d bytes together", CONF_TOTAL_MAX);
+		goto out;
+	}
+	if (refused(cfg, path, &st, checks)) {
+		goto out;
+	}
+	text = vault_alloc((size_t)st.st_size + 1);
+	if (text == NULL) {
+		abort();	/* VAULT_SIZE holds CONF_TOTAL_MAX and the secrets */
+	}
+	n = read(fd, text, (size_t)st.st_size);
+	if (n < 0 || (size_t)n != strnlen(text, (size_t)n)) {
+		int err = errno;
+
+		problem_file(cfg, path, 0, n < 0 ? "cannot read: %s" : "NUL byte in file%s",
+		    n < 0 ? strerror(err) : "");
+		goto out;
+	}
+	text[n] = '\0';
+	*total += (size_t)n;
+	parse_text(cfg, path, text);
+	wipe(text, (size_t)n);	/* its secrets are in the vault now */
+	file_mode_warnings(cfg, path, &st, first_user);
+	rc = 0;
+out:
+	if (fd >= 0) {
+		close(fd);
+	}
+	return rc;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A name of the directory that is read: "*.conf", not hidden (so not an
+ * editor's or dpkg's leftover: x.conf~, x.conf.dpkg-old, .x.conf.swp). */
+static int
+dropin_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".conf") == 0;
+}
+
+/* The *.conf files of PATH.d in byte order of their names; no directory is fine. */
+static void
+load_dir(struct config *cfg, const char *path, int checks, size_t *total)
+{
+	char *dir, **names = NULL;
+	size_t n = 0;
+	struct stat st;
+	struct dirent *e;
+	DIR *d = NULL;
+	int fd;
+
+	if (asprintf(&dir, "%s.d", path) < 0) {
+		abort();
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT) {
+			problem_file(cfg, dir, 0, "cannot open: %s", strerror(errno));
+		}
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || (d = fdopendir(fd)) == NULL) {
+		problem_file(cfg, dir, 0, "cannot read: %s", strerror(errno));
+		close(fd);
+		goto out;
+	}
+	if (refused(cfg, dir, &st, checks)) {
+		goto out;
+	}
+	if (geteuid() != 0 && (st.st_mode & 022) != 0) {
+		problem_file(cfg, dir, 1, "writable by group or others (mode %04o); "
+		    "started as root, cellftpd would refuse it",
+		    (unsigned)(st.st_mode & 07777));
+	}
+	for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
+		if (!dropin_name(e->d_name)) {
+			continue;
+		}
+		if (n >= CONF_DIR_FILES_MAX) {
+			problem_file(cfg, dir, 0, "more than %d *.conf files",
+			    CONF_DIR_FILES_MAX);
+			break;
+		}
+		names = realloc(names, (n + 1) * sizeof *names);
+		if (names == NULL) {
+			abort();
+		}
+		names[n++] = xstrdup(e->d_name);
+	}
+	if (e == NULL && errno != 0) {
+		problem_file(cfg, dir, 0, "cannot read: %s", strerror(errno));
+	}
+	qsort(names, n, sizeof *names, by_name);
+	for (size_t i = 0; i < n; i++) {
+		char *file;
+
+		if (asprintf(&file, "%s/%s", dir, names[i]) < 0) {
+			abort();
+		}
+		load_file(cfg, dirfd(d), names[i], file, checks, total);
+		free(file);
+	}
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(names[i]);
+	}
+	free(names);
+	if (d != NULL) {
+		closedir(d);
+	}
+	free(dir);
 }
 
 struct config *
 config_load(const char *path, int checks)
 {
-	struct config *cfg;
-	struct stat st;
-	char *text;
-	ssize_t n;
-	int fd;
+	struct config *cfg = config_new(path);
+	size_t total = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		cfg = config_parse(path, "", 0);
-		problem(cfg, 0, 0, "cannot open: %s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > CONF_FILE_MAX) {
-		cfg = config_parse(path, "", 0);
-		problem(cfg, 0, 0, "not a regular file of at most %d bytes",
-		    CONF_FILE_MAX);
-		goto out;
-	}
-	if ((checks & CONF_CHECK_FILE) && geteuid() == 0 &&
-	    (st.st_uid != 0 || (st.st_mode & 022) != 0)) {
-		cfg = config_parse(path, "", 0);
-		problem(cfg, 0, 0, "refused: must be owned by root and not "
-		    "writable by group or others (owner uid %u, mode %04o)",
-		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
 	vault_clear();
-	text = vault_alloc((size_t)st.st_size + 1);
-	n = read(fd, text, (size_t)st.st_size);
-	if (n < 0 || (size_t)n != strnlen(text, (size_t)n)) {
-		int err = errno;
-
-		cfg = config_parse(path, "", 0);
-		problem(cfg, 0, 0, n < 0 ? "cannot read: %s" : "NUL byte in file%s",
-		    n < 0 ? strerror(err) : "");
-		goto out;
+	if (load_file(cfg, AT_FDCWD, path, path, checks, &total) != 0) {
+		config_check(cfg, 0);	/* the defaults, completed */
+		return cfg;
 	}
-	text[n] = '\0';
-	cfg = config_parse(path, text, checks);
-	wipe(text, (size_t)n);	/* its secrets are in the vault now */
-	file_mode_warnings(cfg, &st);
-out:
-	if (fd >= 0) {
-		close(fd);
-	}
+	load_dir(cfg, path, checks, &total);
+	config_check(cfg, checks);
 	return cfg;
 }
 
@@ -1417,7 +1801,313 @@ config_free(struct config *cfg)
 	free(cfg->srv.tls_key);
 	free(cfg->srv.tls_ciphers);
 	free(cfg->srv.tls_ciphersuites);
+	for (size_t i = 0; i < cfg->nfiles; i++) {
+		free(cfg->files[i]);
+	}
+	free(cfg->files);
+	free(cfg->file_base);
 	free(cfg->path);
 	free(cfg);
 	vault_clear();
+}
+
+/* ---- -T: the effective configuration ---- */
+
+/* [server] keys in the order of cellftpd.conf(5) */
+static const char *const server_order[] = {
+	"banner", "passive_ports", "passive_address", "active_mode",
+	"anonymous_names", "all_users", "restricted_users", "deny_users_file",
+	"system_auth", "pam_service", "guest_user", "guest_root",
+	"idle_timeout", "data_timeout", "max_login_failures", "login_timeout",
+	"umask", "atomic_uploads", "max_upload_size", "max_rate_download",
+	"max_rate_upload", "welcome_file", "message_file", "conversions", "log",
+	"xferlog", "max_sessions", "max_sessions_per_ip", "unprivileged_user",
+	"tls", "tls_certificate", "tls_key", "tls_min_version", "tls_ciphers",
+	"tls_ciphersuites", "require_tls", "proxy_protocol", "proxy_from",
+	"proxy_untrusted",
+};
+_Static_assert(sizeof server_order / sizeof server_order[0] ==
+    sizeof server_keys / sizeof server_keys[0] - 1, "server_order lists every key");
+
+/* A size as the file would give it: the largest unit that divides it. */
+static void
+show_size(FILE *out, const char *name, long long v)
+{
+	static const char units[] = "TGMK";
+	int shift = 40;
+
+	for (const char *u = units; *u != '\0'; u++, shift -= 10) {
+		if (v > 0 && v % (1LL << shift) == 0) {
+			fprintf(out, "%s = %lld%c\n", name, v >> shift, *u);
+			return;
+		}
+	}
+	fprintf(out, "%s = %lld\n", name, v);
+}
+
+/* "key = value" as the file gives it; "# key is not set" for a key
+ * without a value. */
+static void
+show_key(FILE *out, const struct key *k, const void *base)
+{
+	const char *field = (const char *)base + k->off;
+
+	switch (k->type) {
+	case K_STR:
+	case K_ADDR:
+	case K_SECRET: {
+		const char *v = *(char *const *)field;
+
+		if (v == NULL) {
+			fprintf(out, "# %s is not set\n", k->name);
+		} else {
+			fprintf(out, "%s = %s\n", k->name, k->type == K_SECRET ?
+			    SECRET_SHOWN : v);
+		}
+		return;
+	}
+	case K_BOOL:
+		fprintf(out, "%s = %s\n", k->name, *(const int *)field ? "yes" : "no");
+		return;
+	case K_UINT:
+		fprintf(out, "%s = %u\n", k->name, *(const unsigned *)field);
+		return;
+	case K_OCTAL:
+		fprintf(out, "%s = %03o\n", k->name, *(const unsigned *)field);
+		return;
+	case K_RANGE:
+		fprintf(out, "%s = %u-%u\n", k->name, ((const unsigned *)field)[0],
+		    ((const unsigned *)field)[1]);
+		return;
+	case K_LIST: {
+		const struct wordlist *l = (const struct wordlist *)field;
+
+		fprintf(out, "%s =", k->name);
+		for (size_t i = 0; i < l->n; i++) {
+			fprintf(out, " %s", l->v[i]);
+		}
+		fprintf(out, "\n");
+		return;
+	}
+	case K_ENUM:
+		fprintf(out, "%s = %s\n", k->name, k->choices[*(const int *)field]);
+		return;
+	case K_SIZE:
+		show_size(out, k->name, *(const long long *)field);
+		return;
+	}
+}
+
+/* require_tls: a comment when TLS is off (the key is refused then). */
+static void
+show_require_tls(FILE *out, const struct config *cfg, int req)
+{
+	if (cfg->srv.tls == TLS_OFF) {
+		fprintf(out, "# require_tls is not used with tls = off\n");
+	} else {
+		fprintf(out, "require_tls = %s\n", require_choices[req]);
+	}
+}
+
+static void
+show_server(FILE *out, const struct config *cfg)
+{
+	const struct server_conf *s = &cfg->srv;
+	struct stat st;
+
+	fprintf(out, "[server]\n");
+	for (size_t i = 0; i < sizeof server_order / sizeof server_order[0]; i++) {
+		int k = find_key(server_keys, server_order[i]);
+
+		if (strcmp(server_order[i], "require_tls") == 0) {
+			show_require_tls(out, cfg, tls_required(cfg, NULL));
+		} else if (strcmp(server_order[i], "deny_users_file") == 0 &&
+		    s->key_line[k] == 0 && stat(s->deny_users_file, &st) != 0) {
+			/* given, a missing file is an error */
+			fprintf(out, "# deny_users_file is not set (%s does not "
+			    "exist)\n", s->deny_users_file);
+		} else {
+			show_key(out, &server_keys[k], s);
+		}
+	}
+	if (cfg->npasv > 0) {
+		fprintf(out, "\n[passive_addresses]\n");
+	}
+	for (size_t i = 0; i < cfg->npasv; i++) {
+		const struct pasv_rule *r = &cfg->pasv[i];
+		char addr[INET6_ADDRSTRLEN];
+
+		if (r->is_default) {
+			fprintf(out, "default = %s\n", r->target);
+			continue;
+		}
+		inet_ntop(r->net.family, r->net.addr, addr, sizeof addr);
+		if (r->net.prefix == (r->net.family == AF_INET ? 32u : 128u)) {
+			fprintf(out, "%s = %s\n", addr, r->target);
+		} else {
+			fprintf(out, "%s/%u = %s\n", addr, r->net.prefix, r->target);
+		}
+	}
+}
+
+/* The values of a [user] section a session applies (auth.c): the
+ * section's, else the server's or the account's. */
+static void
+show_user(FILE *out, const struct config *cfg, const struct user_conf *u,
+    const char *login)
+{
+	int anonymous = strcmp(u->name, "anonymous") == 0;
+	const char *sysname = u->system_user;
+	struct passwd *self;
+	unsigned umask = u->umask_set ? u->umask : cfg->srv.umask;
+
+	if (sysname == NULL && u->system_login) {
+		sysname = u->name;
+	}
+	if (sysname == NULL) {
+		self = getpwuid(geteuid());
+		sysname = geteuid() == 0 ? "nobody" : self != NULL ? self->pw_name : "";
+	}
+	if (anonymous && u->allow_write == WRITE_UPLOAD && !u->umask_set) {
+		umask = ANON_UPLOAD_UMASK;
+	}
+	fprintf(out, "\n[user %s]\n", u->name);
+	for (int i = 0; user_keys[i].name != NULL; i++) {
+		const struct key *k = &user_keys[i];
+		long long size;
+
+		switch (i) {
+		case UK_SYSUSER:
+			fprintf(out, "system_user = %s\n", sysname);
+			continue;
+		case UK_HOME:
+			fprintf(out, "home = %s\n", u->home != NULL ? u->home : "/");
+			continue;
+		case UK_UMASK:
+			fprintf(out, "umask = %03o\n", umask);
+			continue;
+		case UK_REQTLS:
+			show_require_tls(out, cfg, tls_required(cfg, login));
+			continue;
+		default:
+			break;
+		}
+		if (k->type == K_SIZE) {
+			size = *(const long long *)((const char *)u + k->off);
+			if (size < 0) {	/* the server's */
+				size = *(const long long *)((const char *)&cfg->srv +
+				    server_keys[find_key(server_keys, k->name)].off);
+			}
+			show_size(out, k->name, size);
+		} else {
+			show_key(out, k, u);
+		}
+	}
+}
+
+/* A name without a section that logs in through all_users: what
+ * auth.c's as_system() and as_guest() give it. */
+struct sysacct {
+	const char *sysname;
+	const char *login;		/* system_login */
+	const char *why;
+	char	 root[VPATH_MAX];
+	char	 home[VPATH_MAX];
+};
+
+static int
+system_account(const struct config *cfg, const char *name, struct sysacct *a,
+    FILE *err)
+{
+	const struct server_conf *s = &cfg->srv;
+	struct passwd *pw = getpwnam(name);
+
+	a->sysname = name;
+	a->login = s->system_auth == SYSAUTH_PAM ? "pam" : "yes";
+	if (pw != NULL && pw->pw_uid == 0) {
+		fprintf(err, "cellftpd: -u %s: root may never log in\n", name);
+		return -1;
+	}
+	if (pw != NULL) {
+		int restricted = config_word_in(&s->restricted_users, name, 0) ||
+		    config_word_in(&s->restricted_users, "*", 0);
+
+		snprintf(a->root, sizeof a->root, "%s", restricted ? pw->pw_dir : "/");
+		snprintf(a->home, sizeof a->home, "%s", restricted ? "/" : pw->pw_dir);
+		a->why = restricted ? "all_users = yes lets its system account in, "
+		    "confined to its home (restricted_users)" :
+		    "all_users = yes lets its system account in";
+		return 0;
+	}
+	if (s->system_auth == SYSAUTH_PAM && s->guest_user != NULL &&
+	    name[0] != '.' && strchr(name, '/') == NULL &&
+	    auth_guest_root(s->guest_root, name, a->root, sizeof a->root) == 0) {
+		a->sysname = s->guest_user;
+		a->login = "pam";
+		strcpy(a->home, "/");
+		a->why = "no system account either: a virtual user (guest_user), "
+		    "if PAM accepts it";
+		return 0;
+	}
+	fprintf(err, "cellftpd: -u %s: no such user: no [user %s] section and no "
+	    "system account\n", name, name);
+	return -1;
+}
+
+/* ... written as the section that would do the same */
+static void
+show_system_user(FILE *out, const struct config *cfg, const char *name,
+    const struct sysacct *a)
+{
+	const struct server_conf *s = &cfg->srv;
+
+	fprintf(out, "\n# %s: no [user %s] section; %s\n", name, name, a->why);
+	fprintf(out, "[user %s]\nsystem_login = %s\nsystem_user = %s\nroot = %s\n"
+	    "home = %s\nallow_write = yes\numask = %03o\nsymlinks = contain\n",
+	    name, a->login, a->sysname, a->root, a->home, s->umask);
+	show_require_tls(out, cfg, tls_required(cfg, name));
+	show_size(out, "max_upload_size", s->max_upload_size);
+	show_size(out, "max_rate_download", s->max_rate_download);
+	show_size(out, "max_rate_upload", s->max_rate_upload);
+}
+
+int
+config_show(const struct config *cfg, const char *user, FILE *out, FILE *err)
+{
+	const struct user_conf *u = NULL;
+	struct sysacct acct;
+
+	if (user != NULL && auth_is_anonymous(cfg, user)) {
+		u = config_user(cfg, "anonymous");
+	} else if (user != NULL) {
+		u = config_user(cfg, user);
+		if (u != NULL && strcmp(user, "anonymous") == 0) {
+			fprintf(err, "cellftpd: -u anonymous: [user anonymous] serves "
+			    "anonymous_names, and 'anonymous' is not one of them\n");
+			return -1;
+		}
+		if (u == NULL && !cfg->srv.all_users) {
+			fprintf(err, "cellftpd: -u %s: no such user: no [user %s] "
+			    "section, and all_users = no\n", user, user);
+			return -1;
+		}
+		if (u == NULL && system_account(cfg, user, &acct, err) != 0) {
+			return -1;
+		}
+	}
+	fprintf(out, "# cellftpd -T: the effective configuration, defaults filled in\n");
+	for (size_t i = 0; i < cfg->nfiles; i++) {
+		fprintf(out, "# read %s\n", cfg->files[i]);
+	}
+	show_server(out, cfg);
+	if (u != NULL && strcmp(u->name, user) != 0) {
+		fprintf(out, "\n# %s is one of anonymous_names: [user anonymous] "
+		    "applies", user);
+	}
+	if (u != NULL) {
+		show_user(out, cfg, u, user);
+	} else if (user != NULL) {
+		show_system_user(out, cfg, user, &acct);
+	}
+	return 0;
 }

@@ -33,6 +33,11 @@
 #define CONF_PASV_MAX		1000	/* [passive_addresses] entries */
 #define CONF_LIST_MAX		1000	/* words in a list value */
 #define CONF_PROBLEMS_MAX	100	/* problems reported before giving up */
+#define CONF_DIR_FILES_MAX	10000	/* *.conf files read from FILE.d */
+#define CONF_TOTAL_MAX		(16 * 1024 * 1024)	/* bytes in the file and FILE.d
+					 * together */
+#define CONF_SUGGEST_MAX	64	/* bytes of an unknown key or section name
+					 * compared with the known ones */
 #define TIMEOUT_MAX		86400	/* seconds, for idle_timeout and data_timeout */
 #define SESSIONS_MAX		100000	/* upper bound for max_sessions(_per_ip) */
 #define SLOT_KEY_MAX		80	/* bytes of a client address in a slot file */

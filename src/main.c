@@ -23,10 +23,13 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cellftpd [-c FILE] [-d] [-i] [-t] [-H] [-V] [-h]\n"
-	    "  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+	    "usage: cellftpd [-c FILE] [-d] [-i] [-t] [-T [-u USER]] [-H] [-V] [-h]\n"
+	    "  -c FILE  configuration (default " DEFAULT_CONFIG "),\n"
+	    "           then FILE.d/*.conf in name order\n"
 	    "  -i       implicit FTPS (port 990): TLS from the first byte\n"
 	    "  -t       check the configuration and exit (0 usable, 1 not)\n"
+	    "  -T       check it, then print it with every default filled in\n"
+	    "  -u USER  with -T: also the section a login as USER applies\n"
 	    "  -d       debug: log the whole control dialogue (passwords masked)\n"
 	    "  -H       read a password on standard input, print its yescrypt hash\n"
 	    "  -V       print the version\n"
@@ -35,24 +38,46 @@ usage(FILE *f)
 	    "systemd (cellftpd.socket), xinetd or inetd.\n");
 }
 
-static int
-check_config(const char *path)
+/* The problems found, then the summary, in this order on one stream. */
+static void
+report(const struct config *cfg, const char *path, FILE *f)
 {
-	struct config *cfg = config_load(path, CONF_CHECK_FILE | CONF_CHECK_FS |
-	    CONF_CHECK_TLS);
 	size_t warnings = cfg->nproblems - (cfg->nerrors < cfg->nproblems ?
 	    cfg->nerrors : cfg->nproblems);
-	int rc = cfg->nerrors > 0 ? EXIT_CONFIG : EXIT_OK;
 
 	for (size_t i = 0; i < cfg->nproblems; i++) {
-		fprintf(stderr, "%s\n", cfg->problems[i]);
+		fprintf(f, "%s\n", cfg->problems[i]);
 	}
-	printf("%s: %s, %zu user%s, %zu error%s, %zu warning%s\n", path,
-	    rc == EXIT_OK ? "usable" : "not usable",
+	fprintf(f, "%s: %s, %zu user%s, %zu error%s, %zu warning%s\n", path,
+	    cfg->nerrors == 0 ? "usable" : "not usable",
 	    cfg->nusers, cfg->nusers == 1 ? "" : "s",
 	    cfg->nerrors, cfg->nerrors == 1 ? "" : "s",
 	    warnings, warnings == 1 ? "" : "s");
-	sandbox_report(stdout);
+}
+
+/* -t: the report on standard output; -T: the configuration there, and
+ * what -t would say on standard error (all of it when unusable, else
+ * the warnings), so that standard output reads as a configuration. */
+static int
+check_config(const char *path, int show, const char *user)
+{
+	struct config *cfg = config_load(path, CONF_CHECK_FILE | CONF_CHECK_FS |
+	    CONF_CHECK_TLS);
+	int rc = cfg->nerrors > 0 ? EXIT_CONFIG : EXIT_OK;
+
+	if (!show) {
+		report(cfg, path, stdout);
+		sandbox_report(stdout);
+	} else if (rc != EXIT_OK) {
+		report(cfg, path, stderr);
+	} else {
+		for (size_t i = 0; i < cfg->nproblems; i++) {
+			fprintf(stderr, "%s\n", cfg->problems[i]);
+		}
+		if (config_show(cfg, user, stdout, stderr) != 0) {
+			rc = EXIT_CONFIG;
+		}
+	}
 	config_free(cfg);
 	return rc;
 }
@@ -120,37 +145,40 @@ quiet_std_fds(void)
 int
 main(int argc, char **argv)
 {
-	const char *conf = DEFAULT_CONFIG;
+	const char *conf = DEFAULT_CONFIG, *user = NULL;
 	struct sockaddr_storage local, peer;
 	socklen_t llen = sizeof local, plen = sizeof peer;
-	int type = 0, one = 1, debug = 0, test = 0, hash = 0, implicit = 0, opt;
+	int type = 0, one = 1, debug = 0, test = 0, show = 0, hash = 0, implicit = 0;
+	int opt;
 	int proxied, late;
 	socklen_t tlen = sizeof type;
 	/* static: zero already, and its pages are touched only as used */
 	static struct session s;
 	struct config *cfg;
 
-	while ((opt = getopt(argc, argv, "c:ditHVh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:ditTu:HVh")) != -1) {
 		switch (opt) {
 		case 'c': conf = optarg; break;
 		case 'd': debug = 1; break;
 		case 'i': implicit = 1; break;
 		case 't': test = 1; break;
+		case 'T': show = 1; break;
+		case 'u': user = optarg; break;
 		case 'H': hash = 1; break;
 		case 'V': printf("cellftpd %s\n", CELLFTPD_VERSION); return EXIT_OK;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_CONFIG;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (user != NULL && !show)) {
 		usage(stderr);
 		return EXIT_CONFIG;
 	}
 	if (hash) {
 		return hash_password();
 	}
-	if (test) {
-		return check_config(conf);
+	if (test || show) {
+		return check_config(conf, show, user);
 	}
 	if (getsockopt(STDIN_FILENO, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
 	    type != SOCK_STREAM ||

@@ -133,3 +133,14 @@ load helper
 	assert_success
 	assert_output ""
 }
+
+@test "-h lists -T and -u; -u without -T is a usage error" {
+	run "$CELLFTPD" -h
+	assert_success
+	assert_output --partial "  -T       "
+	assert_output --partial "  -u USER  with -T"
+	assert_output --partial "FILE.d/*.conf"
+	run "$CELLFTPD" -u alice -t -c /nonexistent
+	assert_failure 1
+	assert_output --partial "usage: cellftpd"
+}

@@ -181,3 +181,420 @@ EOF"
 257 \"/\" is the current directory
 221 Goodbye"
 }
+
+# ---- FILE.d: more files after the main one ----
+
+# dropin NAME: the text on stdin becomes $CONF.d/NAME (mode 600)
+dropin() {
+	mkdir -p "$CONF.d"
+	chmod 755 "$CONF.d"
+	cat >"$CONF.d/$1"
+	chmod 600 "$CONF.d/$1"
+}
+
+@test "FILE.d: a user defined only in a drop-in file logs in, its paths relative to that file" {
+	echo "dave's file" >"$ROOT/f.txt"
+	good_conf
+	dropin dave.conf <<-EOF
+	[user dave]
+	password = dave-pw
+	root = ../root
+	EOF
+	# not read: other names, hidden files, editors' and dpkg's leftovers
+	for junk in notes.txt .hidden.conf old.conf.dpkg-old old.conf.dpkg-dist \
+		dave.conf~ .dave.conf.swp conf; do
+		echo "this is [not a configuration" >"$CONF.d/$junk"
+	done
+	chmod 644 "$CONF.d"/*
+	chmod 600 "$CONF.d/dave.conf"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_success
+	assert_line "$CONF.d/dave.conf:2: warning: [user dave] has a plaintext password; use password_hash (cellftpd -H makes one)"
+	assert_line --partial "$CONF: usable, 2 users, 0 errors, 1 warning"
+	start_server
+	run ftp_curl -u dave:dave-pw f.txt
+	assert_success
+	assert_output "dave's file"
+	run ftp_curl -u dave:wrong f.txt
+	assert_failure
+}
+
+@test "FILE.d: files are read in byte order of their names, each message naming its file and line" {
+	good_conf
+	# made in no order; in byte order 10 < 9, B < Z < _ < a (a locale's
+	# order would differ)
+	local name
+	for name in b 10-a Z "a b" 9-a _x B; do
+		dropin "$name.conf" <<-EOF
+		; $name
+		[user u]
+		EOF
+	done
+	run bash -c '"$0" -t -c "$1" 2>&1 | head -6' "$CELLFTPD" "$CONF"
+	first="(first at $CONF.d/10-a.conf:2)"
+	assert_output "$CONF.d/9-a.conf:2: [user u] given twice $first
+$CONF.d/B.conf:2: [user u] given twice $first
+$CONF.d/Z.conf:2: [user u] given twice $first
+$CONF.d/_x.conf:2: [user u] given twice $first
+$CONF.d/a b.conf:2: [user u] given twice $first
+$CONF.d/b.conf:2: [user u] given twice $first"
+}
+
+@test "FILE.d: a key of the main file given again in a drop-in is an error naming both" {
+	good_conf
+	dropin more.conf <<-EOF
+	# the banner is set in the main file already
+	[server]
+	idle_timeout = 60
+	banner = again
+	[server]
+	[passive_addresses]
+	default = 127.0.0.1
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d/more.conf:4: 'banner' given twice (first at $CONF:2)"
+	assert_line "$CONF.d/more.conf:5: [server] given twice"
+	assert_line --partial "$CONF: not usable, 1 user, 2 errors"
+}
+
+@test "FILE.d: missing is fine, not a directory or unreadable is an error" {
+	good_conf
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_success
+	: >"$CONF.d"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d: cannot open: Not a directory"
+	rm "$CONF.d"
+	if [ "$(id -u)" -eq 0 ]; then
+		# as nobody, in a directory nobody may enter, FILE.d unreadable
+		local dir
+		dir=$(mktemp -d /tmp/cellftpd-conf.XXXXXX)
+		chmod 755 "$dir"
+		cp "$CONF" "$dir/c.conf"
+		mkdir -m 700 "$dir/c.conf.d"
+		run setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$CELLFTPD" -t -c "$dir/c.conf"
+		rm -r "$dir"
+		assert_failure 1
+		assert_line "$dir/c.conf.d: cannot open: Permission denied"
+	fi
+}
+
+@test "as root, a drop-in file or FILE.d that others can change is refused" {
+	require_root
+	good_conf
+	dropin a.conf <<-EOF
+	[user amy]
+	root = $ROOT
+	EOF
+	chmod 664 "$CONF.d/a.conf"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d/a.conf: refused: must be owned by root and not writable by group or others (owner uid 0, mode 0664)"
+	start_server
+	run chat
+	assert_output "421 Service not available: configuration error (see the server log)"
+	chmod 600 "$CONF.d/a.conf"
+	chown nobody "$CONF.d/a.conf"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line --partial "$CONF.d/a.conf: refused: must be owned by root"
+	chown root "$CONF.d/a.conf"
+	chmod 757 "$CONF.d"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d: refused: must be owned by root and not writable by group or others (owner uid 0, mode 0757)"
+	chmod 755 "$CONF.d"
+	chown nobody "$CONF.d"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line --partial "$CONF.d: refused: must be owned by root"
+	chown root "$CONF.d"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_success
+	run chat "USER amy" "PASS anything" "QUIT"
+	assert_line --index 2 "230 Login successful"
+}
+
+# ---- -t's report ----
+
+@test "-t writes its problems, then the summary, in that order on standard output" {
+	write_conf <<-EOF
+	[server]
+	idle_timeout = soon
+	[user bob]
+	password = x
+	root = $ROOT
+	EOF
+	chmod 600 "$CONF"
+	run bash -c '"$0" -t -c "$1" 2>/dev/null' "$CELLFTPD" "$CONF"
+	assert_failure 1
+	assert_equal "${lines[0]}" "$CONF:2: idle_timeout: 'soon' is not a number from 1 to 86400"
+	assert_equal "${lines[1]}" "$CONF:4: warning: [user bob] has a plaintext password; use password_hash (cellftpd -H makes one)"
+	assert_equal "${lines[2]}" "$CONF: not usable, 1 user, 1 error, 1 warning"
+	assert_equal "${lines[3]:0:9}" "sandbox: "
+	assert_equal "${#lines[@]}" 4
+	run bash -c '"$0" -t -c "$1" 2>&1 >/dev/null' "$CELLFTPD" "$CONF"
+	assert_output ""
+}
+
+@test "-t suggests the nearest key or section for an unknown one" {
+	write_conf <<-EOF
+	[server]
+	baner = hello
+	idle_timout = 60
+	umsk = 022
+	root = /srv
+	bnnr = far
+	[sever]
+	[usr bob]
+	[user]
+	[user carl]
+	pasword = x
+	banner = here
+	root = $ROOT
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF:2: unknown key 'baner' in [server]; did you mean 'banner'?"
+	assert_line "$CONF:3: unknown key 'idle_timout' in [server]; did you mean 'idle_timeout'?"
+	assert_line "$CONF:4: unknown key 'umsk' in [server]; did you mean 'umask'?"
+	assert_line "$CONF:5: unknown key 'root' in [server]; it belongs in a [user NAME] section"
+	assert_line "$CONF:6: unknown key 'bnnr' in [server]"
+	assert_line "$CONF:7: unknown section [sever]; did you mean [server]?"
+	assert_line "$CONF:8: unknown section [usr bob]; did you mean [user bob]?"
+	assert_line "$CONF:9: unknown section [user]; a user's section is [user NAME]"
+	assert_line "$CONF:11: unknown key 'pasword' in [user carl]; did you mean 'password'?"
+	assert_line "$CONF:12: unknown key 'banner' in [user carl]; it belongs in [server]"
+}
+
+# ---- -T: the effective configuration ----
+
+# the key names of -T's [server] section, one a line
+shown_server_keys() {
+	sed -n '/^\[server\]$/,/^$/p' | sed '1d;/^$/d' |
+		sed -E 's/^# ([a-z_]+) .*/\1/; s/^([a-z_]+) =.*/\1/'
+}
+
+@test "-T prints every [server] key, defaults filled in, in the order of cellftpd.conf(5)" {
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	banner = Example archive
+	max_upload_size = 100M
+	passive_ports = 50000-50100
+	proxy_from = 10.0.0.1, 10.0.0.2
+	proxy_protocol = v2
+	EOF
+	run "$CELLFTPD" -T -c "$CONF"
+	assert_success
+	assert_line --index 0 "# cellftpd -T: the effective configuration, defaults filled in"
+	assert_line --index 1 "# read $CONF"
+	assert_line --index 2 "[server]"
+	assert_line --index 3 "banner = Example archive"
+	assert_line --index 4 "passive_ports = 50000-50100"
+	assert_line --index 5 "# passive_address is not set"
+	assert_line "proxy_from = 10.0.0.1 10.0.0.2"
+	assert_line "proxy_protocol = v2"
+	assert_line "restricted_users ="
+	assert_line "max_upload_size = 100M"
+	assert_line "max_rate_download = 0"
+	assert_line "idle_timeout = 300"
+	assert_line "umask = 022"
+	assert_line "tls = off"
+	assert_line "# require_tls is not used with tls = off"
+	assert_line "log = stderr"
+	diff <(sed -n '/^\.Sh SERVER SECTION/,/^\.Sh PASSIVE ADDRESSES/p' \
+		"$BATS_TEST_DIRNAME/../man/cellftpd.conf.5" | awk '/^\.It Ic/ {print $3}') \
+		<(printf '%s\n' "$output" | shown_server_keys)
+}
+
+@test "-T output read back as the configuration gives the same configuration" {
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	banner = round trip
+	max_rate_download = 1536K
+	anonymous_names = ftp
+	umask = 027
+	[passive_addresses]
+	10.0.0.0/8 = 10.0.0.1
+	127.0.0.1 = 127.0.0.1
+	default = ftp.example.org
+	[user anonymous]
+	root = $ROOT
+	allow_write = upload
+	EOF
+	run "$CELLFTPD" -T -u ftp -c "$CONF"
+	assert_success
+	assert_line "[passive_addresses]"
+	assert_line "10.0.0.0/8 = 10.0.0.1"
+	assert_line "127.0.0.1 = 127.0.0.1"
+	assert_line "default = ftp.example.org"
+	assert_line "max_rate_download = 1536K"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/shown.conf"
+	first=$output
+	run "$CELLFTPD" -t -c "$BATS_TEST_TMPDIR/shown.conf"
+	assert_success
+	assert_line --partial "usable, 1 user, 0 errors, 0 warnings"
+	run "$CELLFTPD" -T -u ftp -c "$BATS_TEST_TMPDIR/shown.conf"
+	assert_success
+	assert_equal "$(sed 1,2d <<<"$output")" "$(sed 1,2d <<<"$first")"
+}
+
+@test "-T -u: the section a login applies, from a drop-in file, secrets shown as (set)" {
+	hash=$(printf 'pw\n' | "$CELLFTPD" -H)
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	umask = 002
+	max_upload_size = 1G
+	[user anonymous]
+	root = $ROOT
+	allow_write = upload
+	EOF
+	dropin erin.conf <<-EOF
+	[user erin]
+	password_hash = $hash
+	root = $ROOT
+	home = /in
+	allow_write = yes
+	max_rate_upload = 2M
+	EOF
+	run "$CELLFTPD" -T -u erin -c "$CONF"
+	assert_success
+	assert_line "# read $CONF.d/erin.conf"
+	refute_output --partial "$hash"
+	[ "$(id -u)" -eq 0 ] && sys=nobody || sys=$(id -un)
+	assert_equal "$(sed -n '/^\[user erin\]$/,$p' <<<"$output")" "[user erin]
+password_hash = (set)
+# password_salt is not set
+# password is not set
+system_login = no
+system_user = $sys
+root = $ROOT
+home = /in
+allow_write = yes
+umask = 002
+symlinks = contain
+# require_tls is not used with tls = off
+max_upload_size = 1G
+max_rate_download = 0
+max_rate_upload = 2M"
+	# an anonymous name shows [user anonymous], with its upload umask
+	run "$CELLFTPD" -T -u ftp -c "$CONF"
+	assert_success
+	assert_line "# ftp is one of anonymous_names: [user anonymous] applies"
+	assert_line "[user anonymous]"
+	assert_line "umask = 077"
+	# (set) read back is refused, not taken for a password
+	sed 's/^password_hash = .*/password_hash = (set)/' "$CONF.d/erin.conf" >"$CONF.d/x"
+	mv "$CONF.d/x" "$CONF.d/erin.conf"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d/erin.conf:2: password_hash: '(set)' is what -T shows in place of a secret; put the secret back"
+}
+
+@test "-T -u: an unknown user is an error, exit 1; all_users shows the system account" {
+	good_conf
+	run "$CELLFTPD" -T -u nosuchuser -c "$CONF"
+	assert_failure 1
+	assert_output "cellftpd: -u nosuchuser: no such user: no [user nosuchuser] section, and all_users = no"
+	write_conf <<-EOF
+	[server]
+	anonymous_names = ftp
+	[user anonymous]
+	root = $ROOT
+	EOF
+	run "$CELLFTPD" -T -u anonymous -c "$CONF"
+	assert_failure 1
+	assert_output "cellftpd: -u anonymous: [user anonymous] serves anonymous_names, and 'anonymous' is not one of them"
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	all_users = yes
+	restricted_users = daemon
+	EOF
+	run "$CELLFTPD" -T -u nosuchuser -c "$CONF"
+	assert_failure 1
+	assert_output "cellftpd: -u nosuchuser: no such user: no [user nosuchuser] section and no system account"
+	run "$CELLFTPD" -T -u root -c "$CONF"
+	assert_failure 1
+	assert_output "cellftpd: -u root: root may never log in"
+	run "$CELLFTPD" -T -u daemon -c "$CONF"
+	assert_success
+	assert_line "# daemon: no [user daemon] section; all_users = yes lets its system account in, confined to its home (restricted_users)"
+	assert_line "system_login = yes"
+	assert_line "system_user = daemon"
+	assert_line "root = $(getent passwd daemon | cut -d: -f6)"
+	assert_line "home = /"
+}
+
+@test "-T on an unusable configuration fails as -t does, printing nothing on standard output" {
+	write_conf <<-EOF
+	[server]
+	idle_timeout = soon
+	EOF
+	run bash -c '"$0" -T -c "$1" 2>/dev/null' "$CELLFTPD" "$CONF"
+	assert_failure 1
+	assert_output ""
+	run bash -c '"$0" -T -c "$1" 2>&1 >/dev/null' "$CELLFTPD" "$CONF"
+	assert_failure 1
+	assert_output "$CONF:2: idle_timeout: 'soon' is not a number from 1 to 86400
+$CONF: not usable, 0 users, 1 error, 0 warnings"
+}
+
+# ---- the default unprivileged_user ----
+
+cleanup() {
+	# only the account the unprivileged_user test made itself
+	if [ -n "${MADE_PRELOGIN_ACCOUNT:-}" ] &&
+		getent passwd cellftpd | grep -q ':cellftpd bats test:'; then
+		userdel cellftpd >/dev/null 2>&1 || true
+	fi
+}
+
+@test "unprivileged_user defaults to nobody where no cellftpd account exists" {
+	if getent passwd cellftpd >/dev/null; then
+		skip "this system has a cellftpd account"
+	fi
+	good_conf
+	run "$CELLFTPD" -T -c "$CONF"
+	assert_success
+	assert_line "unprivileged_user = nobody"
+}
+
+@test "unprivileged_user defaults to the cellftpd account where it exists, and the pre-login process runs as it" {
+	require_root
+	if ! getent passwd cellftpd >/dev/null; then
+		# sysusers.d/cellftpd.conf's account, made here for this test alone
+		MADE_PRELOGIN_ACCOUNT=1
+		useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin \
+			--comment "cellftpd bats test" cellftpd
+	fi
+	good_conf
+	run "$CELLFTPD" -T -c "$CONF"
+	assert_success
+	assert_line "unprivileged_user = cellftpd"
+	start_server
+	python3 "$FTPCHAT" "$PORT" "USER anonymous" "sleep:3" >/dev/null &
+	chat_pid=$!
+	run wait_session_tree
+	assert_equal "${#lines[@]}" 2
+	read -r _ parent_uid <<<"${lines[0]}"
+	read -r child child_uid <<<"${lines[1]}"
+	assert_equal "$parent_uid" 0
+	assert_equal "$child_uid" "$(id -u cellftpd)"
+	run grep -E '^Uid:' "/proc/$child/status"
+	assert_output --regexp "^Uid:([[:space:]]+$(id -u cellftpd)){4}$"
+	wait "$chat_pid"
+	# a key given says what it says
+	write_conf <<-EOF
+	[server]
+	unprivileged_user = nobody
+	EOF
+	run "$CELLFTPD" -T -c "$CONF"
+	assert_line "unprivileged_user = nobody"
+}

@@ -549,10 +549,8 @@ $CONF: not usable, 0 users, 1 error, 0 warnings"
 # ---- the default unprivileged_user ----
 
 cleanup() {
-	# only the account the unprivileged_user test made itself
-	if [ -n "${MADE_PRELOGIN_ACCOUNT:-}" ] &&
-		getent passwd cellftpd | grep -q ':cellftpd bats test:'; then
-		userdel cellftpd >/dev/null 2>&1 || true
+	if [ -n "${HOLDER:-}" ]; then
+		kill "$HOLDER" 2>/dev/null || true
 	fi
 }
 
@@ -568,33 +566,48 @@ cleanup() {
 
 @test "unprivileged_user defaults to the cellftpd account where it exists, and the pre-login process runs as it" {
 	require_root
-	if ! getent passwd cellftpd >/dev/null; then
-		# sysusers.d/cellftpd.conf's account, made here for this test alone
-		MADE_PRELOGIN_ACCOUNT=1
-		useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin \
-			--comment "cellftpd bats test" cellftpd
-	fi
+	# the account sysusers.d/cellftpd.conf makes, in a mount namespace of
+	# this test's own (its /etc/passwd and /etc/group), so that tests
+	# running meanwhile never see it
+	local T=$BATS_TEST_TMPDIR uid=900
+	while getent passwd "$uid" >/dev/null || getent group "$uid" >/dev/null; do
+		uid=$((uid + 1))
+	done
+	grep -v '^cellftpd:' /etc/passwd >"$T/passwd"
+	grep -v '^cellftpd:' /etc/group >"$T/group"
+	echo "cellftpd:x:$uid:$uid:cellftpd pre-login:/:/usr/sbin/nologin" >>"$T/passwd"
+	echo "cellftpd:x:$uid:" >>"$T/group"
+	unshare --mount --propagation private -- sh -c \
+		'mount --bind "$1/passwd" /etc/passwd && mount --bind "$1/group" /etc/group &&
+		touch "$1/ready" && exec sleep 600' sh "$T" &
+	HOLDER=$!
+	for _ in $(seq 100); do [ -e "$T/ready" ] && break; sleep 0.05; done
+	[ -e "$T/ready" ]
+	in_ns() { nsenter -t "$HOLDER" -m -- "$@"; }
+	run in_ns id -u cellftpd
+	assert_output "$uid"
 	good_conf
-	run "$CELLFTPD" -T -c "$CONF"
+	run in_ns "$CELLFTPD" -T -c "$CONF"
 	assert_success
 	assert_line "unprivileged_user = cellftpd"
-	start_server
+	launch nsenter -t "$HOLDER" -m -- "$CELLFTPD" -c "$CONF"
 	python3 "$FTPCHAT" "$PORT" "USER anonymous" "sleep:3" >/dev/null &
 	chat_pid=$!
+	# the launcher's child is nsenter, which execs cellftpd
 	run wait_session_tree
 	assert_equal "${#lines[@]}" 2
 	read -r _ parent_uid <<<"${lines[0]}"
 	read -r child child_uid <<<"${lines[1]}"
 	assert_equal "$parent_uid" 0
-	assert_equal "$child_uid" "$(id -u cellftpd)"
+	assert_equal "$child_uid" "$uid"
 	run grep -E '^Uid:' "/proc/$child/status"
-	assert_output --regexp "^Uid:([[:space:]]+$(id -u cellftpd)){4}$"
+	assert_output --regexp "^Uid:([[:space:]]+$uid){4}$"
 	wait "$chat_pid"
 	# a key given says what it says
 	write_conf <<-EOF
 	[server]
 	unprivileged_user = nobody
 	EOF
-	run "$CELLFTPD" -T -c "$CONF"
+	run in_ns "$CELLFTPD" -T -c "$CONF"
 	assert_line "unprivileged_user = nobody"
 }

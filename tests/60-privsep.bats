@@ -25,7 +25,7 @@ setup() {
 	start_server
 }
 
-@test "before login, the network-facing process runs as nobody in an empty chroot" {
+@test "before login, the network-facing process runs as unprivileged_user in an empty chroot" {
 	python3 "$FTPCHAT" "$PORT" "USER alice" "sleep:3" >/dev/null &
 	chat_pid=$!
 	run wait_session_tree
@@ -33,10 +33,10 @@ setup() {
 	read -r parent parent_uid <<<"${lines[0]}"
 	read -r child child_uid <<<"${lines[1]}"
 	assert_equal "$parent_uid" 0
-	assert_equal "$child_uid" "$(id -u nobody)"
+	assert_equal "$child_uid" "$(id -u "$PRELOGIN_USER")"
 	run grep -E '^(Uid|Gid|Groups|NoNewPrivs):' "/proc/$child/status"
-	assert_line --regexp "^Uid:[[:space:]]+$(id -u nobody)[[:space:]]+$(id -u nobody)[[:space:]]+$(id -u nobody)[[:space:]]+$(id -u nobody)$"
-	assert_line --regexp "^Gid:[[:space:]]+$(id -g nobody)[[:space:]]+$(id -g nobody)"
+	assert_line --regexp "^Uid:[[:space:]]+$(id -u "$PRELOGIN_USER")[[:space:]]+$(id -u "$PRELOGIN_USER")[[:space:]]+$(id -u "$PRELOGIN_USER")[[:space:]]+$(id -u "$PRELOGIN_USER")$"
+	assert_line --regexp "^Gid:[[:space:]]+$(id -g "$PRELOGIN_USER")[[:space:]]+$(id -g "$PRELOGIN_USER")"
 	assert_line --regexp "^Groups:[[:space:]]*$"
 	assert_line --regexp "^NoNewPrivs:[[:space:]]+1$"
 	assert_equal "$(readlink "/proc/$child/root")" /run/cellftpd/empty

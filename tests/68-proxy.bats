@@ -595,7 +595,7 @@ CLOSED"
 	read -r _ parent_uid <<<"${lines[0]}"
 	read -r _ child_uid <<<"${lines[1]}"
 	assert_equal "$parent_uid" 0
-	assert_equal "$child_uid" "$(id -u nobody)"
+	assert_equal "$child_uid" "$(id -u "$PRELOGIN_USER")"
 	kill "$before_login"
 	wait "$before_login" || true
 	wait_sessions_gone

@@ -1246,7 +1246,7 @@ race: whole"
 	run status_of "$top"
 	assert_line "Uid: 0 0 0 0"
 	run status_of "$child"
-	nobody=$(id -u nobody)
+	nobody=$(id -u "$PRELOGIN_USER")
 	assert_line "Uid: $nobody $nobody $nobody $nobody"
 	assert_line "Groups:"
 	assert_line "CapEff: 0000000000000000"

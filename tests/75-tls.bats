@@ -849,7 +849,7 @@ key_in_memory() {
 	read -r session session_uid <<<"${lines[0]}"
 	read -r tlsend tlsend_uid <<<"${lines[1]}"
 	assert_equal "$session_uid" "$(id -u "$SYSUSER")"
-	assert_equal "$tlsend_uid" "$(id -u nobody)"
+	assert_equal "$tlsend_uid" "$(id -u "$PRELOGIN_USER")"
 	run grep -E '^NoNewPrivs:' "/proc/$tlsend/status"
 	assert_output --regexp "^NoNewPrivs:[[:space:]]+1$"
 	assert_equal "$(readlink "/proc/$tlsend/root")" /run/cellftpd/empty

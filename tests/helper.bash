@@ -38,6 +38,10 @@ if ! [[ $ACCOUNT_PREFIX =~ ^[a-z][a-z0-9]{0,15}$ ]]; then
 	exit 1
 fi
 
+# The account the pre-login process runs as by default: "cellftpd"
+# where that account exists (a package made it), else "nobody".
+if getent passwd cellftpd >/dev/null; then PRELOGIN_USER=cellftpd; else PRELOGIN_USER=nobody; fi
+
 # A directory the session user can enter (mktemp makes 0700 ones).
 make_root() {
 	ROOT="$BATS_TEST_TMPDIR/root"

@@ -631,6 +631,7 @@ list_data(struct session *s, char *arg, enum kind kind)
 	free(k);
 	listing_free(&l);
 	if (s->quit) {
+		session_logout(s, "logout during a listing");
 		reply(s, 221, "Goodbye");
 		exit(EXIT_OK);
 	}

@@ -950,6 +950,33 @@ download equal"
 	no_temp_files
 }
 
+@test "QUIT during a listing: the whole listing, 226, 221 and a logout line" {
+	# slow enough to be running at QUIT: 30 kB of names at 20 kB/s
+	serve "server:max_rate_download = 20K"
+	mkdir "$ROOT/many"
+	for i in $(seq 600); do
+		: >"$ROOT/many/name-$i-long-enough-to-fill-the-listing.txt"
+	done
+	run py <<-'EOF'
+	from ftpt import *
+	c = Ftp()
+	d = c.data()
+	c.cmd("NLST many")
+	c.send("QUIT")
+	names = recv_all(d).decode().split()
+	c.reply()
+	c.reply()
+	out(len(names), "names")
+	EOF
+	assert_success
+	assert_output --regexp "^220 FTP server ready
+150 .*
+226 Listing sent \(600 entries\)
+221 Goodbye
+600 names$"
+	wait_log "alice: logout during a listing: 0 files (0 bytes) down, 0 files (0 bytes) up"
+}
+
 @test "data_timeout: nobody connects is 425, a stalled download is 426, both after it" {
 	serve "server:data_timeout = 2"
 	truncate -s 200M "$ROOT/big"

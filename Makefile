@@ -199,10 +199,14 @@ install: $(BIN)
 	install -m 644 units/cellftpd.socket $(DESTDIR)$(UNITDIR)/cellftpd.socket
 	$(PATHS) units/cellftps@.service > $(DESTDIR)$(UNITDIR)/cellftps@.service
 	install -m 644 units/cellftps.socket $(DESTDIR)$(UNITDIR)/cellftps.socket
-	$(PATHS) xinetd/cellftpd > $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftpd
-	$(PATHS) xinetd/cellftps > $(DESTDIR)$(SYSCONFDIR)/xinetd.d/cellftps
+	# kept when there: "disable = no" and the PAM rules are the administrator's
+	for f in cellftpd cellftps; do \
+		test -e $(DESTDIR)$(SYSCONFDIR)/xinetd.d/$$f || \
+		$(PATHS) xinetd/$$f > $(DESTDIR)$(SYSCONFDIR)/xinetd.d/$$f || exit 1; \
+	done
 	install -m 644 conf/haproxy.cfg $(DESTDIR)$(DOCDIR)/examples/haproxy.cfg
-	install -m 644 pam/cellftpd $(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
+	test -e $(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd || \
+		install -m 644 pam/cellftpd $(DESTDIR)$(SYSCONFDIR)/pam.d/cellftpd
 	install -m 755 contrib/cellftpd-migrate $(DESTDIR)$(SBINDIR)/cellftpd-migrate
 	install -m 644 man/cellftpd-migrate.8 $(DESTDIR)$(MANDIR)/man8/cellftpd-migrate.8
 	install -d -m 755 $(DESTDIR)$(SYSCONFDIR)/cellftpd.conf.d
@@ -222,10 +226,10 @@ install: $(BIN)
 		install -m 644 conf/fail2ban/jail.d/cellftpd.conf \
 			$(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d/cellftpd.conf; \
 	fi
-# on this machine (no DESTDIR): the accounts and /run/cellftpd now, not at next boot
-	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+# on this machine (no DESTDIR, as root): the accounts and /run/cellftpd now, not at next boot
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then \
 		systemd-sysusers $(SYSUSERSDIR)/cellftpd.conf; fi
-	if [ -z "$(DESTDIR)" ] && command -v systemd-tmpfiles >/dev/null; then \
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-tmpfiles >/dev/null; then \
 		systemd-tmpfiles --create $(TMPFILESDIR)/cellftpd.conf; fi
 
 # Everything install put there but the configuration, which is yours,

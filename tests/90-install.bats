@@ -91,11 +91,19 @@ ftp stream tcp nowait root /usr/sbin/cellftpd cellftpd"
 	assert_success
 	run "$dest/usr/sbin/cellftpd" -V
 	assert_output --regexp '^cellftpd [0-9.]+$'
-	# an edited configuration survives a second install
+	# an edited configuration, xinetd entry and PAM service survive a
+	# second install
 	echo "; mine" >>"$dest/etc/cellftpd.conf"
+	sed -i 's/^\(\tdisable\t*= \)yes/\1no/' "$dest/etc/xinetd.d/cellftpd"
+	echo "# mine" >>"$dest/etc/pam.d/cellftpd"
 	make -s -C "$REPO" install DESTDIR="$dest" PREFIX=/usr SYSCONFDIR=/etc
 	run tail -1 "$dest/etc/cellftpd.conf"
 	assert_output "; mine"
+	run grep -E '^[[:space:]]*disable' "$dest/etc/xinetd.d/cellftpd" "$dest/etc/xinetd.d/cellftps"
+	assert_output --regexp "cellftpd:[[:space:]]+disable[[:space:]]+= no
+.*cellftps:[[:space:]]+disable[[:space:]]+= yes$"
+	run tail -1 "$dest/etc/pam.d/cellftpd"
+	assert_output "# mine"
 	# uninstall takes all but the configuration
 	run make -s -C "$REPO" uninstall DESTDIR="$dest" PREFIX=/usr SYSCONFDIR=/etc
 	assert_success

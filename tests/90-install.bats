@@ -159,19 +159,9 @@ EXPOSURE_MAX=2.8
 	add_account "$SYSUSER"
 	chown -R "$SYSUSER:" "$ROOT"
 	test_cert "$BATS_TEST_TMPDIR/tls"
-	write_conf <<-EOF
-	[server]
-	log = stderr
-	passive_ports = $((PASSIVE_BASE + 2000))-$((PASSIVE_BASE + 2999))
-	tls = explicit
-	tls_certificate = $BATS_TEST_TMPDIR/tls/cert.pem
-	tls_key = $BATS_TEST_TMPDIR/tls/key.pem
-	[user alice]
-	password = pw
-	system_user = $SYSUSER
-	root = $ROOT
-	allow_write = yes
-	EOF
+	alice_conf "server:passive_ports = $((PASSIVE_BASE + 2000))-$((PASSIVE_BASE + 2999))" \
+		"server:tls = explicit" "server:tls_certificate = $BATS_TEST_TMPDIR/tls/cert.pem" \
+		"server:tls_key = $BATS_TEST_TMPDIR/tls/key.pem"
 	local trace="$BATS_TEST_TMPDIR/trace"
 	launch strace -f -qq -o "$trace" "$CELLFTPD" -c "$CONF"
 	echo "up" >"$BATS_TEST_TMPDIR/up.txt"

@@ -392,7 +392,8 @@ allow_write = no"
 @test "migrate: vsftpd's virtual users, a chroot list, a host name for PASV and implicit FTPS" {
 	run --separate-stderr migrate virtual-vsftpd.conf
 	assert_equal "$status" 1
-	assert_equal "$stderr" "virtual-vsftpd.conf:22: force_local_data_ssl: cannot be mapped: require_tls has no level for data only: all asks for TLS before USER too
+	assert_equal "$stderr" "virtual-vsftpd.conf:6: guest_enable: left out: all_users = yes: under vsftpd every login ran as vftp (guest_enable=YES); with all_users a name that has a system account logs in as that account, with root / and writing where it may, and nothing in cellftpd.conf keeps such names out; give each virtual user a [user NAME] section (system_login = pam, system_user = vftp, root), or set this, guest_user and guest_root once no virtual name is a system account
+virtual-vsftpd.conf:22: force_local_data_ssl: cannot be mapped: require_tls has no level for data only: all asks for TLS before USER too
 virtual-vsftpd.conf:25: userlist_deny: cannot be mapped: there is no list of the only names allowed: give each a [user NAME] section with system_login = yes, without all_users
 virtual-vsftpd.conf:26: accept_timeout: cannot be mapped: data_timeout (300) bounds the wait for a data connection too
 virtual-vsftpd.conf:27: hide_file: cannot be mapped: names cannot be hidden by a pattern
@@ -401,13 +402,10 @@ virtual-vsftpd.conf:29: reverse_lookup_enable: cannot be mapped: not a setting o
 	run keys_of <(printf '%s\n' "$conf")
 	assert_output "[server]
 anonymous_names =
-all_users = yes
 system_auth = pam
 pam_service = vsftpd.virtual
 restricted_users = ann bob
 umask = 077
-guest_user = vftp
-guest_root = /srv/vftp/%u
 unprivileged_user = ftpsecure
 tls = implicit
 tls_certificate = /etc/ssl/private/vsftpd.pem
@@ -416,8 +414,10 @@ require_tls = all
 [passive_addresses]
 default = ftp.example.org"
 	run grep -F -x -e '# from virtual-vsftpd.conf:13 chroot_list_file=vsftpd.chroot_list' \
-		-e '# from virtual-vsftpd.conf:8 user_sub_token=$USER' <(printf '%s\n' "$conf")
-	assert_equal "${#lines[@]}" 2
+		-e '# from virtual-vsftpd.conf:8 user_sub_token=$USER' \
+		-e '# guest_user = vftp  (left out with all_users)' \
+		-e '# guest_root = /srv/vftp/%u  (left out with all_users)' <(printf '%s\n' "$conf")
+	assert_equal "${#lines[@]}" 4
 	if [ "$(id -u)" -eq 0 ]; then
 		local_copy virtual-vsftpd.conf
 		add_account "$A-vftp"
@@ -437,6 +437,27 @@ default = ftp.example.org"
 		assert_success
 		assert_line --regexp "^$CONF: usable, 0 users, 0 errors, [0-9]+ warnings?\$"
 	fi
+}
+
+@test "migrate: vsftpd's virtual users never become all_users, where a system account would log in as itself" {
+	cd "$BATS_TEST_TMPDIR"
+	# every login runs as vftp in /srv/vftp/NAME under vsftpd; cellftpd's
+	# all_users with guest_user would let a name with a system account
+	# in as that account, with root / and writing
+	printf '%s\n' "anonymous_enable=NO" "local_enable=YES" "write_enable=YES" \
+		"guest_enable=YES" "guest_username=vftp" "user_sub_token=\$USER" \
+		"local_root=/srv/vftp/\$USER" "pam_service_name=vsftpd.virtual" >guest.conf
+	run --separate-stderr "$MIG" guest.conf
+	assert_equal "$status" 1
+	conf=$output
+	run keys_of <(printf '%s\n' "$conf")
+	refute_line --regexp '^(all_users|guest_user|guest_root) '
+	run grep -c -F -x -e '# all_users = yes  (left out: under vsftpd every login ran as vftp (guest_enable=YES); with all_users a name that has a system account logs in as that account, with root / and writing where it may, and nothing in cellftpd.conf keeps such names out; give each virtual user a [user NAME] section (system_login = pam, system_user = vftp, root), or set this, guest_user and guest_root once no virtual name is a system account)' \
+		-e '# guest_user = vftp  (left out with all_users)' \
+		-e '# guest_root = /srv/vftp/%u  (left out with all_users)' <(printf '%s\n' "$conf")
+	assert_output 3
+	assert_equal "${stderr_lines[0]}" "guest.conf:4: guest_enable: left out: all_users = yes: under vsftpd every login ran as vftp (guest_enable=YES); with all_users a name that has a system account logs in as that account, with root / and writing where it may, and nothing in cellftpd.conf keeps such names out; give each virtual user a [user NAME] section (system_login = pam, system_user = vftp, root), or set this, guest_user and guest_root once no virtual name is a system account"
+	assert_equal "${#stderr_lines[@]}" 1
 }
 
 @test "migrate: every key of cellftpd.conf(5)'s MIGRATING FROM FTPMGR, and every line of each sample, is accounted for" {

@@ -238,12 +238,11 @@ root = /srv/virtual/guest"
 	assert_equal "$stderr" "debian-vsftpd.conf:4: listen_ipv6: cannot be mapped: cellftpd has no listener of its own: cellftpd.socket (ListenStream=21, IPv4 and IPv6) listens, or xinetd or inetd
 debian-vsftpd.conf:8: use_localtime: cannot be mapped: listings and MDTM always give times in UTC
 debian-vsftpd.conf:10: connect_from_port_20: cannot be mapped: sessions have no privilege to bind port 20: active data connections come from an unprivileged port
-debian-vsftpd.conf: write_enable: cannot be mapped: all_users sessions may write wherever their account may; only [user NAME] sections can have allow_write = no"
+debian-vsftpd.conf: write_enable: left out: all_users = yes: all_users sessions may write wherever their account may, and vsftpd let no one write (write_enable=NO); give each account a [user NAME] section with system_login = yes, where allow_write = no is the default"
 	conf=$output
 	run keys_of <(printf '%s\n' "$conf")
 	assert_output "[server]
 anonymous_names =
-all_users = yes
 system_auth = pam
 umask = 077
 message_file = .message
@@ -394,7 +393,7 @@ allow_write = no"
 	assert_equal "$status" 1
 	assert_equal "$stderr" "virtual-vsftpd.conf:6: guest_enable: left out: all_users = yes: under vsftpd every login ran as vftp (guest_enable=YES); with all_users a name that has a system account logs in as that account, with root / and writing where it may, and nothing in cellftpd.conf keeps such names out; give each virtual user a [user NAME] section (system_login = pam, system_user = vftp, root), or set this, guest_user and guest_root once no virtual name is a system account
 virtual-vsftpd.conf:22: force_local_data_ssl: cannot be mapped: require_tls has no level for data only: all asks for TLS before USER too
-virtual-vsftpd.conf:25: userlist_deny: cannot be mapped: there is no list of the only names allowed: give each a [user NAME] section with system_login = yes, without all_users
+virtual-vsftpd.conf:25: userlist_deny: cannot be mapped: cannot read /etc/vsftpd.user_list: No such file or directory; no one is let in (vsftpd let in only its names)
 virtual-vsftpd.conf:26: accept_timeout: cannot be mapped: data_timeout (300) bounds the wait for a data connection too
 virtual-vsftpd.conf:27: hide_file: cannot be mapped: names cannot be hidden by a pattern
 virtual-vsftpd.conf:29: reverse_lookup_enable: cannot be mapped: not a setting of vsftpd 3.0"
@@ -458,6 +457,85 @@ default = ftp.example.org"
 	assert_output 3
 	assert_equal "${stderr_lines[0]}" "guest.conf:4: guest_enable: left out: all_users = yes: under vsftpd every login ran as vftp (guest_enable=YES); with all_users a name that has a system account logs in as that account, with root / and writing where it may, and nothing in cellftpd.conf keeps such names out; give each virtual user a [user NAME] section (system_login = pam, system_user = vftp, root), or set this, guest_user and guest_root once no virtual name is a system account"
 	assert_equal "${#stderr_lines[@]}" 1
+}
+
+@test "migrate: what vsftpd kept narrow stays narrow: write_enable=NO, userlist_deny=NO, anon_other_write_enable, a chroot list" {
+	cd "$BATS_TEST_TMPDIR"
+	# write_enable=NO (Debian's default): all_users would let every
+	# account write
+	printf '%s\n' "anonymous_enable=NO" "local_enable=YES" "write_enable=NO" >ro.conf
+	run --separate-stderr "$MIG" ro.conf
+	assert_equal "$status" 1
+	conf=$output
+	run keys_of <(printf '%s\n' "$conf")
+	refute_line --regexp '^all_users'
+	run grep -c -x -F "# all_users = yes  (left out: all_users sessions may write wherever their account may, and vsftpd let no one write (write_enable=NO); give each account a [user NAME] section with system_login = yes, where allow_write = no is the default)" <(printf '%s\n' "$conf")
+	assert_output 1
+	assert_equal "$stderr" "ro.conf:3: write_enable: left out: all_users = yes: all_users sessions may write wherever their account may, and vsftpd let no one write (write_enable=NO); give each account a [user NAME] section with system_login = yes, where allow_write = no is the default"
+
+	# userlist_deny=NO: only the names of the list log in, each through
+	# a section of its own; root and odd names are not let in
+	printf '%s\n' "anonymous_enable=YES" "local_enable=YES" "write_enable=YES" \
+		"chroot_local_user=YES" "userlist_enable=YES" "userlist_deny=NO" \
+		"userlist_file=only.list" >only.conf
+	printf '%s\n' "ftp" "joe" "root" "ann" "a b" >only.list
+	run --separate-stderr "$MIG" only.conf
+	assert_equal "$status" 1
+	assert_equal "$stderr" "only.conf:7: userlist_file: cannot be mapped: only.list: not account names cellftpd lets in: root a b"
+	run keys_of <(printf '%s\n' "$output")
+	assert_output "[server]
+anonymous_names = ftp
+system_auth = pam
+umask = 077
+[user anonymous]
+system_user = ftp
+allow_write = no
+[user joe]
+system_login = yes
+allow_write = yes
+[user ann]
+system_login = yes
+allow_write = yes"
+	# a list that cannot be read lets no one in
+	rm only.list
+	run --separate-stderr "$MIG" only.conf
+	assert_equal "$status" 1
+	assert_equal "$stderr" "only.conf:6: userlist_deny: cannot be mapped: cannot read only.list: No such file or directory; no one is let in (vsftpd let in only its names)"
+	run keys_of <(printf '%s\n' "$output")
+	refute_line --regexp '^(all_users|\[user [^a])'
+	assert_line "anonymous_names ="
+
+	# anon_other_write_enable alone: deleting and renaming, no uploads
+	# and no new directories; allow_write = yes would allow them
+	printf '%s\n' "anonymous_enable=YES" "write_enable=YES" "anon_other_write_enable=YES" >oth.conf
+	run --separate-stderr "$MIG" oth.conf
+	assert_equal "$status" 1
+	assert_equal "$stderr" "oth.conf:3: anon_other_write_enable: left out: allow_write = yes: it allows uploads and new directories too, which vsftpd did not (anon_upload_enable=NO, anon_mkdir_write_enable=NO)"
+	run keys_of <(printf '%s\n' "$output")
+	assert_line "allow_write = no"
+	refute_line "allow_write = yes"
+	printf '%s\n' "anon_upload_enable=YES" >>oth.conf
+	run --separate-stderr "$MIG" oth.conf
+	assert_equal "$status" 1
+	run keys_of <(printf '%s\n' "$output")
+	assert_line "allow_write = upload"
+	refute_line "allow_write = yes"
+
+	# a chroot list that cannot be read, or holds odd names: everybody
+	# is confined, not nobody
+	printf '%s\n' "anonymous_enable=NO" "local_enable=YES" "write_enable=YES" \
+		"chroot_list_enable=YES" "chroot_list_file=missing.list" >ch.conf
+	run --separate-stderr "$MIG" ch.conf
+	assert_equal "$status" 1
+	assert_equal "$stderr" "ch.conf:4: chroot_list_enable: cannot be mapped: cannot read missing.list: No such file or directory; every account is confined to its home directory"
+	run keys_of <(printf '%s\n' "$output")
+	assert_line "all_users = yes"
+	assert_line "restricted_users = *"
+	printf '%s\n' "joe" "bad name" >missing.list
+	run --separate-stderr "$MIG" ch.conf
+	assert_equal "$status" 1
+	run keys_of <(printf '%s\n' "$output")
+	assert_line "restricted_users = *"
 }
 
 @test "migrate: every key of cellftpd.conf(5)'s MIGRATING FROM FTPMGR, and every line of each sample, is accounted for" {

@@ -246,7 +246,7 @@ anonymous_names =
 system_auth = pam
 umask = 077
 message_file = .message
-xferlog = /var/log/xferlog"
+xferlog = /var/log/cellftpd.xferlog"
 	run grep -F -x -e '# from debian-vsftpd.conf:3 listen=NO: started per connection by a super-server, as cellftpd always is' \
 		-e '# from debian-vsftpd.conf:6 local_enable=YES' \
 		-e "# vsftpd's default local_umask=077" \
@@ -273,7 +273,8 @@ busy-vsftpd.conf:15: anon_mkdir_write_enable: cannot be mapped: allow_write = up
 busy-vsftpd.conf:23: local_root: cannot be mapped: all_users sessions start in the account's home directory (and restricted_users are confined to it); give a user a [user NAME] section with root and home to choose
 busy-vsftpd.conf:53: banner_file: cannot be mapped: the greeting is one line, banner; a file's text cannot be sent
 busy-vsftpd.conf:60: hide_ids: cannot be mapped: listings always show the owner's and the group's names
-busy-vsftpd.conf:61: ls_recurse_enable: cannot be mapped: LIST -R lists one directory, not the tree below"
+busy-vsftpd.conf:61: ls_recurse_enable: cannot be mapped: LIST -R lists one directory, not the tree below
+busy-vsftpd.conf:58: xferlog_file: note: /etc/logrotate.d/cellftpd rotates only /var/log/cellftpd.xferlog: rotate /var/log/vsftpd/xferlog too, or name that file"
 	conf=$output
 	run keys_of <(printf '%s\n' "$conf")
 	assert_output "[server]
@@ -334,7 +335,7 @@ require_tls = no"
 	CONF="$T/cellftpd.conf"
 	run --separate-stderr "$MIG" "$T/busy-vsftpd.conf" -o "$CONF"
 	assert_equal "$status" 1
-	assert_equal "${#stderr_lines[@]}" 7
+	assert_equal "${#stderr_lines[@]}" 8
 	run "$CELLFTPD" -t -c "$CONF"
 	assert_success
 	assert_line --regexp "^$CONF: usable, 1 user, 0 errors, [0-9]+ warnings?\$"
@@ -536,6 +537,33 @@ allow_write = yes"
 	assert_equal "$status" 1
 	run keys_of <(printf '%s\n' "$output")
 	assert_line "restricted_users = *"
+}
+
+@test "migrate: xferlog_enable writes the transfer log that logrotate.d/cellftpd rotates; a file of its own is kept, with a note" {
+	cd "$BATS_TEST_TMPDIR"
+	rotated=$(sed -n 's/^\(\/[^ ]*\) {$/\1/p' "$BATS_TEST_DIRNAME/../conf/logrotate.d/cellftpd")
+	assert_equal "$rotated" /var/log/cellftpd.xferlog
+	# Debian's: xferlog_enable=YES, vsftpd's own format in /var/log/vsftpd.log
+	printf '%s\n' "listen=NO" "anonymous_enable=NO" "local_enable=YES" "write_enable=YES" \
+		"xferlog_enable=YES" "xferlog_std_format=YES" >log.conf
+	run --separate-stderr "$MIG" log.conf
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
+	conf=$output
+	run keys_of <(printf '%s\n' "$conf")
+	assert_line "xferlog = $rotated"
+	run grep -A1 -x -F "# from log.conf:5 xferlog_enable=YES" <(printf '%s\n' "$conf")
+	assert_output "# from log.conf:5 xferlog_enable=YES
+xferlog = $rotated"
+	run grep -c -x -F "# vsftpd wrote /var/log/xferlog; $rotated is the file /etc/logrotate.d/cellftpd rotates" <(printf '%s\n' "$conf")
+	assert_output 1
+	# a file the source names stays, and stderr says it is not rotated
+	printf '%s\n' "xferlog_file=/var/log/ftp-transfers.log" >>log.conf
+	run --separate-stderr "$MIG" log.conf
+	assert_equal "$status" 0
+	assert_equal "$stderr" "log.conf:7: xferlog_file: note: /etc/logrotate.d/cellftpd rotates only $rotated: rotate /var/log/ftp-transfers.log too, or name that file"
+	run keys_of <(printf '%s\n' "$output")
+	assert_line "xferlog = /var/log/ftp-transfers.log"
 }
 
 @test "migrate: every key of cellftpd.conf(5)'s MIGRATING FROM FTPMGR, and every line of each sample, is accounted for" {

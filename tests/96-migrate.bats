@@ -587,6 +587,31 @@ xferlog = $rotated"
 	done
 }
 
+@test "migrate: the README and the man page write a new file, check it, then move it into place" {
+	# every connection reads /etc/cellftpd.conf: -o there is live at once
+	readme="$BATS_TEST_DIRNAME/../README.md"
+	man="$BATS_TEST_DIRNAME/../man/cellftpd-migrate.8"
+	run sed -n '/^## Migrating from ftpmgr or vsftpd$/,/^## /p' "$readme"
+	section=$output
+	run grep -e '-o /etc/cellftpd\.conf\($\|[` ]\)' <(printf '%s\n' "$section")
+	assert_output ""
+	run grep -e '-o /etc/cellftpd\.conf\($\|[` ]\)' "$man"
+	assert_output ""
+	run grep -x -e '    cellftpd-migrate /etc/vsftpd.conf -o /etc/cellftpd.conf.new' \
+		-e '    cellftpd -t -c /etc/cellftpd.conf.new' \
+		-e '    mv /etc/cellftpd.conf.new /etc/cellftpd.conf' <(printf '%s\n' "$section")
+	assert_equal "${#lines[@]}" 3
+	assert_equal "${lines[2]}" '    mv /etc/cellftpd.conf.new /etc/cellftpd.conf'
+	run grep -x -e '# cellftpd-migrate /etc/vsftpd.conf -o /etc/cellftpd.conf.new' \
+		-e '# cellftpd -t -c /etc/cellftpd.conf.new' \
+		-e '# mv /etc/cellftpd.conf.new /etc/cellftpd.conf' "$man"
+	assert_equal "${#lines[@]}" 3
+	assert_equal "${lines[2]}" '# mv /etc/cellftpd.conf.new /etc/cellftpd.conf'
+	# and say why, the words maybe over two lines
+	printf '%s\n' "$section" | tr '\n' ' ' | grep -q -i 'every new connection reads'
+	tr '\n' ' ' <"$man" | grep -q -i 'every new connection reads'
+}
+
 @test "migrate: the man page passes mandoc -Tlint" {
 	run mandoc -Tlint -Wwarning "$BATS_TEST_DIRNAME/../man/cellftpd-migrate.8"
 	assert_success

@@ -238,16 +238,15 @@ root = /srv/virtual/guest"
 	assert_equal "$stderr" "debian-vsftpd.conf:4: listen_ipv6: cannot be mapped: cellftpd has no listener of its own: cellftpd.socket (ListenStream=21, IPv4 and IPv6) listens, or xinetd or inetd
 debian-vsftpd.conf:8: use_localtime: cannot be mapped: listings and MDTM always give times in UTC
 debian-vsftpd.conf:10: connect_from_port_20: cannot be mapped: sessions have no privilege to bind port 20: active data connections come from an unprivileged port
-debian-vsftpd.conf: write_enable: cannot be mapped: all_users sessions may write wherever their account may; only [user NAME] sections can have allow_write = no"
+debian-vsftpd.conf: write_enable: left out: all_users = yes: all_users sessions may write wherever their account may, and vsftpd let no one write (write_enable=NO); give each account a [user NAME] section with system_login = yes, where allow_write = no is the default"
 	conf=$output
 	run keys_of <(printf '%s\n' "$conf")
 	assert_output "[server]
 anonymous_names =
-all_users = yes
 system_auth = pam
 umask = 077
 message_file = .message
-xferlog = /var/log/xferlog"
+xferlog = /var/log/cellftpd.xferlog"
 	run grep -F -x -e '# from debian-vsftpd.conf:3 listen=NO: started per connection by a super-server, as cellftpd always is' \
 		-e '# from debian-vsftpd.conf:6 local_enable=YES' \
 		-e "# vsftpd's default local_umask=077" \
@@ -274,7 +273,8 @@ busy-vsftpd.conf:15: anon_mkdir_write_enable: cannot be mapped: allow_write = up
 busy-vsftpd.conf:23: local_root: cannot be mapped: all_users sessions start in the account's home directory (and restricted_users are confined to it); give a user a [user NAME] section with root and home to choose
 busy-vsftpd.conf:53: banner_file: cannot be mapped: the greeting is one line, banner; a file's text cannot be sent
 busy-vsftpd.conf:60: hide_ids: cannot be mapped: listings always show the owner's and the group's names
-busy-vsftpd.conf:61: ls_recurse_enable: cannot be mapped: LIST -R lists one directory, not the tree below"
+busy-vsftpd.conf:61: ls_recurse_enable: cannot be mapped: LIST -R lists one directory, not the tree below
+busy-vsftpd.conf:58: xferlog_file: note: /etc/logrotate.d/cellftpd rotates only /var/log/cellftpd.xferlog: rotate /var/log/vsftpd/xferlog too, or name that file"
 	conf=$output
 	run keys_of <(printf '%s\n' "$conf")
 	assert_output "[server]
@@ -335,7 +335,7 @@ require_tls = no"
 	CONF="$T/cellftpd.conf"
 	run --separate-stderr "$MIG" "$T/busy-vsftpd.conf" -o "$CONF"
 	assert_equal "$status" 1
-	assert_equal "${#stderr_lines[@]}" 7
+	assert_equal "${#stderr_lines[@]}" 8
 	run "$CELLFTPD" -t -c "$CONF"
 	assert_success
 	assert_line --regexp "^$CONF: usable, 1 user, 0 errors, [0-9]+ warnings?\$"
@@ -392,8 +392,9 @@ allow_write = no"
 @test "migrate: vsftpd's virtual users, a chroot list, a host name for PASV and implicit FTPS" {
 	run --separate-stderr migrate virtual-vsftpd.conf
 	assert_equal "$status" 1
-	assert_equal "$stderr" "virtual-vsftpd.conf:22: force_local_data_ssl: cannot be mapped: require_tls has no level for data only: all asks for TLS before USER too
-virtual-vsftpd.conf:25: userlist_deny: cannot be mapped: there is no list of the only names allowed: give each a [user NAME] section with system_login = yes, without all_users
+	assert_equal "$stderr" "virtual-vsftpd.conf:6: guest_enable: left out: all_users = yes: under vsftpd every login ran as vftp (guest_enable=YES); with all_users a name that has a system account logs in as that account, with root / and writing where it may, and nothing in cellftpd.conf keeps such names out; give each virtual user a [user NAME] section (system_login = pam, system_user = vftp, root), or set this, guest_user and guest_root once no virtual name is a system account
+virtual-vsftpd.conf:22: force_local_data_ssl: cannot be mapped: require_tls has no level for data only: all asks for TLS before USER too
+virtual-vsftpd.conf:25: userlist_deny: cannot be mapped: cannot read /etc/vsftpd.user_list: No such file or directory; no one is let in (vsftpd let in only its names)
 virtual-vsftpd.conf:26: accept_timeout: cannot be mapped: data_timeout (300) bounds the wait for a data connection too
 virtual-vsftpd.conf:27: hide_file: cannot be mapped: names cannot be hidden by a pattern
 virtual-vsftpd.conf:29: reverse_lookup_enable: cannot be mapped: not a setting of vsftpd 3.0"
@@ -401,13 +402,10 @@ virtual-vsftpd.conf:29: reverse_lookup_enable: cannot be mapped: not a setting o
 	run keys_of <(printf '%s\n' "$conf")
 	assert_output "[server]
 anonymous_names =
-all_users = yes
 system_auth = pam
 pam_service = vsftpd.virtual
 restricted_users = ann bob
 umask = 077
-guest_user = vftp
-guest_root = /srv/vftp/%u
 unprivileged_user = ftpsecure
 tls = implicit
 tls_certificate = /etc/ssl/private/vsftpd.pem
@@ -416,8 +414,10 @@ require_tls = all
 [passive_addresses]
 default = ftp.example.org"
 	run grep -F -x -e '# from virtual-vsftpd.conf:13 chroot_list_file=vsftpd.chroot_list' \
-		-e '# from virtual-vsftpd.conf:8 user_sub_token=$USER' <(printf '%s\n' "$conf")
-	assert_equal "${#lines[@]}" 2
+		-e '# from virtual-vsftpd.conf:8 user_sub_token=$USER' \
+		-e '# guest_user = vftp  (left out with all_users)' \
+		-e '# guest_root = /srv/vftp/%u  (left out with all_users)' <(printf '%s\n' "$conf")
+	assert_equal "${#lines[@]}" 4
 	if [ "$(id -u)" -eq 0 ]; then
 		local_copy virtual-vsftpd.conf
 		add_account "$A-vftp"
@@ -439,6 +439,133 @@ default = ftp.example.org"
 	fi
 }
 
+@test "migrate: vsftpd's virtual users never become all_users, where a system account would log in as itself" {
+	cd "$BATS_TEST_TMPDIR"
+	# every login runs as vftp in /srv/vftp/NAME under vsftpd; cellftpd's
+	# all_users with guest_user would let a name with a system account
+	# in as that account, with root / and writing
+	printf '%s\n' "anonymous_enable=NO" "local_enable=YES" "write_enable=YES" \
+		"guest_enable=YES" "guest_username=vftp" "user_sub_token=\$USER" \
+		"local_root=/srv/vftp/\$USER" "pam_service_name=vsftpd.virtual" >guest.conf
+	run --separate-stderr "$MIG" guest.conf
+	assert_equal "$status" 1
+	conf=$output
+	run keys_of <(printf '%s\n' "$conf")
+	refute_line --regexp '^(all_users|guest_user|guest_root) '
+	run grep -c -F -x -e '# all_users = yes  (left out: under vsftpd every login ran as vftp (guest_enable=YES); with all_users a name that has a system account logs in as that account, with root / and writing where it may, and nothing in cellftpd.conf keeps such names out; give each virtual user a [user NAME] section (system_login = pam, system_user = vftp, root), or set this, guest_user and guest_root once no virtual name is a system account)' \
+		-e '# guest_user = vftp  (left out with all_users)' \
+		-e '# guest_root = /srv/vftp/%u  (left out with all_users)' <(printf '%s\n' "$conf")
+	assert_output 3
+	assert_equal "${stderr_lines[0]}" "guest.conf:4: guest_enable: left out: all_users = yes: under vsftpd every login ran as vftp (guest_enable=YES); with all_users a name that has a system account logs in as that account, with root / and writing where it may, and nothing in cellftpd.conf keeps such names out; give each virtual user a [user NAME] section (system_login = pam, system_user = vftp, root), or set this, guest_user and guest_root once no virtual name is a system account"
+	assert_equal "${#stderr_lines[@]}" 1
+}
+
+@test "migrate: what vsftpd kept narrow stays narrow: write_enable=NO, userlist_deny=NO, anon_other_write_enable, a chroot list" {
+	cd "$BATS_TEST_TMPDIR"
+	# write_enable=NO (Debian's default): all_users would let every
+	# account write
+	printf '%s\n' "anonymous_enable=NO" "local_enable=YES" "write_enable=NO" >ro.conf
+	run --separate-stderr "$MIG" ro.conf
+	assert_equal "$status" 1
+	conf=$output
+	run keys_of <(printf '%s\n' "$conf")
+	refute_line --regexp '^all_users'
+	run grep -c -x -F "# all_users = yes  (left out: all_users sessions may write wherever their account may, and vsftpd let no one write (write_enable=NO); give each account a [user NAME] section with system_login = yes, where allow_write = no is the default)" <(printf '%s\n' "$conf")
+	assert_output 1
+	assert_equal "$stderr" "ro.conf:3: write_enable: left out: all_users = yes: all_users sessions may write wherever their account may, and vsftpd let no one write (write_enable=NO); give each account a [user NAME] section with system_login = yes, where allow_write = no is the default"
+
+	# userlist_deny=NO: only the names of the list log in, each through
+	# a section of its own; root and odd names are not let in
+	printf '%s\n' "anonymous_enable=YES" "local_enable=YES" "write_enable=YES" \
+		"chroot_local_user=YES" "userlist_enable=YES" "userlist_deny=NO" \
+		"userlist_file=only.list" >only.conf
+	printf '%s\n' "ftp" "joe" "root" "ann" "a b" >only.list
+	run --separate-stderr "$MIG" only.conf
+	assert_equal "$status" 1
+	assert_equal "$stderr" "only.conf:7: userlist_file: cannot be mapped: only.list: not account names cellftpd lets in: root a b"
+	run keys_of <(printf '%s\n' "$output")
+	assert_output "[server]
+anonymous_names = ftp
+system_auth = pam
+umask = 077
+[user anonymous]
+system_user = ftp
+allow_write = no
+[user joe]
+system_login = yes
+allow_write = yes
+[user ann]
+system_login = yes
+allow_write = yes"
+	# a list that cannot be read lets no one in
+	rm only.list
+	run --separate-stderr "$MIG" only.conf
+	assert_equal "$status" 1
+	assert_equal "$stderr" "only.conf:6: userlist_deny: cannot be mapped: cannot read only.list: No such file or directory; no one is let in (vsftpd let in only its names)"
+	run keys_of <(printf '%s\n' "$output")
+	refute_line --regexp '^(all_users|\[user [^a])'
+	assert_line "anonymous_names ="
+
+	# anon_other_write_enable alone: deleting and renaming, no uploads
+	# and no new directories; allow_write = yes would allow them
+	printf '%s\n' "anonymous_enable=YES" "write_enable=YES" "anon_other_write_enable=YES" >oth.conf
+	run --separate-stderr "$MIG" oth.conf
+	assert_equal "$status" 1
+	assert_equal "$stderr" "oth.conf:3: anon_other_write_enable: left out: allow_write = yes: it allows uploads and new directories too, which vsftpd did not (anon_upload_enable=NO, anon_mkdir_write_enable=NO)"
+	run keys_of <(printf '%s\n' "$output")
+	assert_line "allow_write = no"
+	refute_line "allow_write = yes"
+	printf '%s\n' "anon_upload_enable=YES" >>oth.conf
+	run --separate-stderr "$MIG" oth.conf
+	assert_equal "$status" 1
+	run keys_of <(printf '%s\n' "$output")
+	assert_line "allow_write = upload"
+	refute_line "allow_write = yes"
+
+	# a chroot list that cannot be read, or holds odd names: everybody
+	# is confined, not nobody
+	printf '%s\n' "anonymous_enable=NO" "local_enable=YES" "write_enable=YES" \
+		"chroot_list_enable=YES" "chroot_list_file=missing.list" >ch.conf
+	run --separate-stderr "$MIG" ch.conf
+	assert_equal "$status" 1
+	assert_equal "$stderr" "ch.conf:4: chroot_list_enable: cannot be mapped: cannot read missing.list: No such file or directory; every account is confined to its home directory"
+	run keys_of <(printf '%s\n' "$output")
+	assert_line "all_users = yes"
+	assert_line "restricted_users = *"
+	printf '%s\n' "joe" "bad name" >missing.list
+	run --separate-stderr "$MIG" ch.conf
+	assert_equal "$status" 1
+	run keys_of <(printf '%s\n' "$output")
+	assert_line "restricted_users = *"
+}
+
+@test "migrate: xferlog_enable writes the transfer log that logrotate.d/cellftpd rotates; a file of its own is kept, with a note" {
+	cd "$BATS_TEST_TMPDIR"
+	rotated=$(sed -n 's/^\(\/[^ ]*\) {$/\1/p' "$BATS_TEST_DIRNAME/../conf/logrotate.d/cellftpd")
+	assert_equal "$rotated" /var/log/cellftpd.xferlog
+	# Debian's: xferlog_enable=YES, vsftpd's own format in /var/log/vsftpd.log
+	printf '%s\n' "listen=NO" "anonymous_enable=NO" "local_enable=YES" "write_enable=YES" \
+		"xferlog_enable=YES" "xferlog_std_format=YES" >log.conf
+	run --separate-stderr "$MIG" log.conf
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
+	conf=$output
+	run keys_of <(printf '%s\n' "$conf")
+	assert_line "xferlog = $rotated"
+	run grep -A1 -x -F "# from log.conf:5 xferlog_enable=YES" <(printf '%s\n' "$conf")
+	assert_output "# from log.conf:5 xferlog_enable=YES
+xferlog = $rotated"
+	run grep -c -x -F "# vsftpd wrote /var/log/xferlog; $rotated is the file /etc/logrotate.d/cellftpd rotates" <(printf '%s\n' "$conf")
+	assert_output 1
+	# a file the source names stays, and stderr says it is not rotated
+	printf '%s\n' "xferlog_file=/var/log/ftp-transfers.log" >>log.conf
+	run --separate-stderr "$MIG" log.conf
+	assert_equal "$status" 0
+	assert_equal "$stderr" "log.conf:7: xferlog_file: note: /etc/logrotate.d/cellftpd rotates only $rotated: rotate /var/log/ftp-transfers.log too, or name that file"
+	run keys_of <(printf '%s\n' "$output")
+	assert_line "xferlog = /var/log/ftp-transfers.log"
+}
+
 @test "migrate: every key of cellftpd.conf(5)'s MIGRATING FROM FTPMGR, and every line of each sample, is accounted for" {
 	# the ftpmgr keys the man page lists, each set in the busy sample
 	keys=$(sed -n '/^\.Sh MIGRATING FROM FTPMGR/,/^\.Sh SEE ALSO/p' \
@@ -458,6 +585,31 @@ default = ftp.example.org"
 				fail "$f:$n is neither in the output nor on stderr"
 		done
 	done
+}
+
+@test "migrate: the README and the man page write a new file, check it, then move it into place" {
+	# every connection reads /etc/cellftpd.conf: -o there is live at once
+	readme="$BATS_TEST_DIRNAME/../README.md"
+	man="$BATS_TEST_DIRNAME/../man/cellftpd-migrate.8"
+	run sed -n '/^## Migrating from ftpmgr or vsftpd$/,/^## /p' "$readme"
+	section=$output
+	run grep -e '-o /etc/cellftpd\.conf\($\|[` ]\)' <(printf '%s\n' "$section")
+	assert_output ""
+	run grep -e '-o /etc/cellftpd\.conf\($\|[` ]\)' "$man"
+	assert_output ""
+	run grep -x -e '    cellftpd-migrate /etc/vsftpd.conf -o /etc/cellftpd.conf.new' \
+		-e '    cellftpd -t -c /etc/cellftpd.conf.new' \
+		-e '    mv /etc/cellftpd.conf.new /etc/cellftpd.conf' <(printf '%s\n' "$section")
+	assert_equal "${#lines[@]}" 3
+	assert_equal "${lines[2]}" '    mv /etc/cellftpd.conf.new /etc/cellftpd.conf'
+	run grep -x -e '# cellftpd-migrate /etc/vsftpd.conf -o /etc/cellftpd.conf.new' \
+		-e '# cellftpd -t -c /etc/cellftpd.conf.new' \
+		-e '# mv /etc/cellftpd.conf.new /etc/cellftpd.conf' "$man"
+	assert_equal "${#lines[@]}" 3
+	assert_equal "${lines[2]}" '# mv /etc/cellftpd.conf.new /etc/cellftpd.conf'
+	# and say why, the words maybe over two lines
+	printf '%s\n' "$section" | tr '\n' ' ' | grep -q -i 'every new connection reads'
+	tr '\n' ' ' <"$man" | grep -q -i 'every new connection reads'
 }
 
 @test "migrate: the man page passes mandoc -Tlint" {

@@ -170,6 +170,8 @@ vault_clear(void)
 
 static const char *const secret_keys[] = { "password", "password_hash",
 	"password_salt" };
+/* bytes a line may grow by when its secret becomes "@OFFSET\n" */
+#define SECRET_ROOM 24
 /* what -T prints for a secret that is set (never a secret itself) */
 #define SECRET_SHOWN "(set)"
 
@@ -991,7 +993,12 @@ hide_secret(struct loader *ld, char *line, size_t size)
 	memcpy(copy, v, vlen);
 	copy[vlen] = '\0';
 	wipe(v, strlen(v));
-	snprintf(v, size - (size_t)(v - line), "@%zu\n", (size_t)(copy - vault));
+	/* the reader leaves SECRET_ROOM bytes for this; a cut placeholder
+	 * would point elsewhere in the vault */
+	if ((size_t)snprintf(v, size - (size_t)(v - line), "@%zu\n",
+	    (size_t)(copy - vault)) >= size - (size_t)(v - line)) {
+		v[0] = '\0';
+	}
 }
 
 /* fgets for inih over the text in memory: counts lines, sees section
@@ -1510,8 +1517,8 @@ parse_text(struct config *cfg, const char *name, const char *text)
 	ini_start_comment_prefixes = (char *)";#";
 	ini_use_stack = false;
 	ini_allow_realloc = false;
-	ini_max_line = CONF_LINE_MAX + 3;
-	ini_initial_alloc = CONF_LINE_MAX + 3;
+	ini_max_line = CONF_LINE_MAX + 3 + SECRET_ROOM;
+	ini_initial_alloc = CONF_LINE_MAX + 3 + SECRET_ROOM;
 	ini_stop_on_first_error = false;
 	ini_allow_no_value = false;
 

@@ -43,6 +43,36 @@ EOF"
 	wait_sessions_gone
 }
 
+@test "a secret on a line of the longest length is kept whole" {
+	# 1024 bytes, the value at the very end: its placeholder must fit
+	local line
+	line=$(printf 'password%*s=x' 1014 '')
+	[ "${#line}" -eq 1024 ]
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	[user alice]
+	$line
+	root = $ROOT
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_line --partial "usable, 1 user, 0 errors"
+	start_server
+	run chat "USER alice" "PASS "
+	assert_line --index 2 "530 Login incorrect"
+	run chat "USER alice" "PASS x"
+	assert_line --index 2 "230 Login successful"
+	# one byte more is too long
+	write_conf <<-EOF
+	[server]
+	[user alice]
+	$line;
+	root = $ROOT
+	EOF
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_line "$CONF:3: line longer than 1024 bytes"
+}
+
 @test "a root that does not exist is an error naming its line" {
 	write_conf <<-EOF
 	[user bob]

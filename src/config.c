@@ -134,8 +134,13 @@ _Static_assert(sizeof user_keys / sizeof user_keys[0] - 1 <=
  * through inih's buffers or the heap. One configuration at a time. */
 static char *vault;
 static size_t vault_len;
+static size_t vault_open;	/* its first bytes, readable and writable */
 /* each file's text, and its secrets at most as long again */
 #define VAULT_SIZE (2 * ((size_t)CONF_TOTAL_MAX + CONF_DIR_FILES_MAX + 1))
+/* The vault is reserved whole but inaccessible, which costs no memory
+ * and no commit charge (vm.overcommit_memory = 2), and opened a step at
+ * a time as the configuration's text and secrets fill it. */
+#define VAULT_STEP ((size_t)1 << 20)
 
 static char *
 vault_alloc(size_t n)
@@ -143,8 +148,8 @@ vault_alloc(size_t n)
 	char *p;
 
 	if (vault == NULL) {
-		vault = mmap(NULL, VAULT_SIZE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		vault = mmap(NULL, VAULT_SIZE, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (vault == MAP_FAILED) {
 			abort();
 		}
@@ -153,6 +158,15 @@ vault_alloc(size_t n)
 	}
 	if (n > VAULT_SIZE - vault_len) {
 		return NULL;
+	}
+	if (vault_len + n > vault_open) {
+		size_t to = (vault_len + n + VAULT_STEP - 1) / VAULT_STEP * VAULT_STEP;
+
+		to = to < VAULT_SIZE ? to : VAULT_SIZE;
+		if (mprotect(vault + vault_open, to - vault_open, PROT_READ | PROT_WRITE) != 0) {
+			return NULL;
+		}
+		vault_open = to;
 	}
 	p = vault + vault_len;
 	vault_len += n;
@@ -1628,7 +1642,9 @@ load_file(struct config *cfg, int dirfd, const char *name, const char *path,
 	}
 	text = vault_alloc((size_t)st.st_size + 1);
 	if (text == NULL) {
-		abort();	/* VAULT_SIZE holds CONF_TOTAL_MAX and the secrets */
+		/* VAULT_SIZE holds CONF_TOTAL_MAX and the secrets: out of memory */
+		problem_file(cfg, path, 0, "cannot read: %s", strerror(ENOMEM));
+		goto out;
 	}
 	n = read(fd, text, (size_t)st.st_size);
 	if (n < 0 || (size_t)n != strnlen(text, (size_t)n)) {

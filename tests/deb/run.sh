@@ -68,6 +68,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 work=$(mktemp -d /tmp/cellftpd-deb.XXXXXX)
+# there while the package this script installed is: a package without
+# it is the administrator's, which this script never purges
+marker=/var/lib/cellftpd-deb-check.installed
 launcher=""
 installed=""
 cleanup() {
@@ -80,6 +83,12 @@ cleanup() {
 	rm -f /etc/cellftpd.conf.d/deb-check.conf
 	if [ -n "$installed" ]; then
 		dpkg --purge cellftpd >/dev/null 2>&1 || true
+		if dpkg-query -W -f='${Status}' cellftpd 2>/dev/null | grep -qv 'not-installed'; then
+			echo "deb-check: the package cellftpd is still installed: dpkg --purge cellftpd" >&2
+			rc=1
+		else
+			rm -f "$marker"
+		fi
 	fi
 	rm -rf "$work"
 	if [ "$mode" = check ]; then
@@ -134,8 +143,10 @@ done
 # A package left by an interrupted run goes first; files of a
 # "make install" are someone's and stay untouched.
 if dpkg-query -W -f='${Status}' cellftpd 2>/dev/null | grep -qv 'not-installed'; then
+	[ -e "$marker" ] || die "a cellftpd package is installed here, not by deb-check: run it elsewhere"
 	echo "# purging the cellftpd package an earlier run left"
 	dpkg --purge cellftpd >/dev/null
+	rm -f "$marker"
 fi
 for f in /etc/cellftpd.conf /usr/sbin/cellftpd /usr/local/sbin/cellftpd /etc/pam.d/cellftpd; do
 	[ ! -e "$f" ] || die "$f exists outside the package (make install?); remove it or run elsewhere"
@@ -159,6 +170,7 @@ apt-get install -y -qq --no-install-recommends $deps >"$work/apt.log" 2>&1 || {
 	apt-get install -y -qq --no-install-recommends $deps >>"$work/apt.log" 2>&1
 } || { cat "$work/apt.log" >&2; die "apt-get install $deps failed"; }
 installed=yes
+: >"$marker"
 dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; die "dpkg -i $(basename "$deb") failed"; }
 ok "dpkg -i installs it (with its Depends: $deps)"
 
@@ -280,6 +292,7 @@ rm -f /etc/cellftpd.conf.d/deb-check.conf
 # ftp stays: other FTP servers share it.)
 dpkg --purge cellftpd >"$work/purge.log" 2>&1 || { cat "$work/purge.log" >&2; die "dpkg --purge cellftpd failed"; }
 installed=""
+rm -f "$marker"
 ok "dpkg --purge cellftpd"
 check "dpkg --purge warns of nothing" say_why "$work/purge.log" none grep -i warning "$work/purge.log"
 check "no file of the package is left" nothing_left

@@ -8,7 +8,8 @@
 
 load helper
 
-RANGE_LO=58300 RANGE_HI=58399
+# passive ports of this file's own in the test range (helper.bash)
+RANGE_LO=$((PASSIVE_BASE + 7200)) RANGE_HI=$((PASSIVE_BASE + 7299))
 
 setup() {
 	require_root

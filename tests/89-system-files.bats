@@ -38,7 +38,7 @@ xferlog_has() {
 	[server]
 	log = stderr
 	xferlog = $XFERLOG
-	passive_ports = 58400-58499
+	passive_ports = $((PASSIVE_BASE + 7300))-$((PASSIVE_BASE + 7399))
 	[user alice]
 	password = pw
 	root = $ROOT
@@ -152,7 +152,7 @@ sys_uid_max() {
 	require_root
 	# the shipped line under a test name, created on this machine and
 	# removed again by cleanup
-	PRELOGIN=cfs-prelogin
+	PRELOGIN=${ACCOUNT_PREFIX}s-prelogin
 	userdel "$PRELOGIN" >/dev/null 2>&1 || true
 	groupdel "$PRELOGIN" >/dev/null 2>&1 || true
 	grep -q '^u cellftpd ' "$CONFDIR/sysusers.d/cellftpd.conf"
@@ -168,7 +168,7 @@ sys_uid_max() {
 	[server]
 	log = stderr
 	unprivileged_user = $PRELOGIN
-	passive_ports = 58400-58499
+	passive_ports = $((PASSIVE_BASE + 7300))-$((PASSIVE_BASE + 7399))
 	[user alice]
 	password = pw
 	root = $ROOT

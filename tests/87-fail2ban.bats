@@ -60,18 +60,8 @@ namespace() {
 	        t.write(f"{m[2]} {host} {m[3]}\n".encode())
 	        r.write(f"{now} {host} {m[3]}\n".encode())
 	PY
-	cat >"$T/ns.sh" <<-'SH'
-	set -e
-	T=$1
-	mkdir -p "$T/olddev"
-	mount --bind /dev "$T/olddev"
-	mount -t tmpfs -o mode=755 tmpfs /dev
-	for n in null zero urandom random; do
-		touch "/dev/$n"
-		mount --bind "$T/olddev/$n" "/dev/$n"
-	done
-	mount -t tmpfs -o mode=755 tmpfs /run
-	mkdir -p /run/systemd/journal /run/systemd/journald.conf.d
+	{ ns_private_dev_run; cat <<-'SH'; } >"$T/ns.sh"
+	mkdir -p /run/systemd/journald.conf.d
 	if [ "$2" = syslog ]; then
 		python3 "$T/listen.py" /dev/log "$T/syslog" "$T/syslog-rfc3339" &
 		echo $! >"$T/listen.pid"

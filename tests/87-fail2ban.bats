@@ -271,18 +271,20 @@ thief got 0
 retr 150 226 hello 221
 bait"
 
-# what fail2ban must find: "ADDRESS | MESSAGE"
+# what fail2ban must find: "ADDRESS | MESSAGE"; the passive hijacker
+# only in the filter's mode data (jail cellftpd-data)
 MATCHED="127.0.0.1 | 127.0.0.1 alice: login failed: wrong password
 127.0.0.1 | 127.0.0.1 10.1.2.3: login failed: unknown user
-127.0.0.9 | 127.0.0.9 alice: PORT to 10.0.0.1 port 80 refused (bounce attempt: not the client's address or a privileged port)
-127.0.0.66 | 127.0.0.1 alice: passive data connection from 127.0.0.66 refused: not the control connection's address"
+127.0.0.9 | 127.0.0.9 alice: PORT to 10.0.0.1 port 80 refused (bounce attempt: not the client's address or a privileged port)"
+DATA_MATCHED="127.0.0.66 | 127.0.0.1 alice: passive data connection from 127.0.0.66 refused: not the control connection's address"
 
 # regex LOG [fail2ban-regex options]: each failure as "ADDRESS | MESSAGE"
-# (the message after "cellftpd[PID]: "), through the installed filter
+# (the message after "cellftpd[PID]: "), through the installed filter,
+# in the mode of $MODE if set
 regex() {
 	local log=$1
 	shift
-	inside fail2ban-regex -c "$F2B" "$@" -o '<ip> | <msg>' "$log" cellftpd |
+	inside fail2ban-regex -c "$F2B" "$@" -o '<ip> | <msg>' "$log" "cellftpd${MODE:+[mode=$MODE]}" |
 		sed -E 's/\| .* cellftpd\[[0-9]+\]: /| /'
 }
 
@@ -293,9 +295,10 @@ assert_decoys() {
 	assert_output --regexp "127\.0\.0\.9 alice: logged in as"
 	assert_output --regexp "127\.0\.0\.1 alice: logged in as"
 	assert_output --partial "127.0.0.1 alice: download /a 10.6.6.6 x: login failed: b, 5 bytes"
+	assert_output --partial "127.0.0.1 alice: passive data connection from 127.0.0.66 refused"
 }
 
-@test "fail2ban-regex on the syslog file: the failed logins, the bounce and the hijacker, nothing else" {
+@test "fail2ban-regex on the syslog file: the failed logins and the bounce, the hijacker in mode data, nothing else" {
 	namespace syslog
 	serve syslog
 	run events
@@ -309,7 +312,10 @@ assert_decoys() {
 		assert_output "$MATCHED"
 		# and the summary counts every line once
 		run inside fail2ban-regex -c "$F2B" "$T/$log" cellftpd
-		assert_output --regexp "Lines: [0-9]+ lines, 0 ignored, 4 matched, [0-9]+ missed"
+		assert_output --regexp "Lines: [0-9]+ lines, 0 ignored, 3 matched, [0-9]+ missed"
+		MODE=data run regex "$T/$log"
+		assert_success
+		assert_output "$DATA_MATCHED"
 	done
 }
 
@@ -373,9 +379,12 @@ assert_decoys() {
 127.0.0.2 | 127.0.0.2 alice: login failed: wrong password
 127.0.0.3 | 127.0.0.3 alice: login failed: wrong password
 127.0.0.4 | 127.0.0.4 alice: login failed: wrong password"
+	MODE=data run regex systemd-journal -m "$match"
+	assert_success
+	assert_output "$DATA_MATCHED"
 }
 
-@test "fail2ban-client accepts the jails: the journal's by default, the syslog file's on /var/log/syslog" {
+@test "fail2ban-client accepts the jails: the journal's by default, the syslog file's on /var/log/syslog, the data one" {
 	run fail2ban-client -c "$F2B" -t
 	assert_success
 	assert_output --partial "OK: configuration test is successful"
@@ -389,6 +398,20 @@ assert_decoys() {
 	assert_output --partial "['port', 'ftp,ftp-data,ftps,49152:65535']"
 	assert_output --partial "['start', 'cellftpd']"
 	refute_output --partial "'cellftpd-syslog'"
+	refute_output --partial "'cellftpd-data'"
+	# the passive hijackers' jail, when enabled: the journal's too, with
+	# the filter in mode data
+	printf '[cellftpd-data]\nenabled = true\n' >"$F2B/jail.d/cellftpd.local"
+	run fail2ban-client -c "$F2B" -t
+	assert_success
+	run fail2ban-client -c "$F2B" -d
+	assert_success
+	assert_line "['add', 'cellftpd-data', 'systemd']"
+	assert_line "['set', 'cellftpd-data', 'addjournalmatch', 'SYSLOG_IDENTIFIER=cellftpd', '_SYSTEMD_SLICE=system-cellftpd.slice']"
+	assert_output --partial "['set', 'cellftpd-data', 'addfailregex', \"^\\\\S+ \\\\S+: passive data connection from <HOST> refused"
+	refute_output --regexp "'cellftpd-data', 'addfailregex', .*login failed"
+	assert_output --partial "['start', 'cellftpd-data']"
+	assert_output --partial "['start', 'cellftpd']"
 	# the other jail instead, on Debian's /var/log/syslog (a file of a
 	# private /var/log here)
 	printf '[cellftpd]\nenabled = false\n[cellftpd-syslog]\nenabled = true\n' \

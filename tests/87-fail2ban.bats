@@ -209,8 +209,8 @@ serve() {	# serve syslog|journal
 }
 
 # The events, and lines that must not count: two failed logins from
-# 127.0.0.1 (the second, by a user name that reads like an address, also
-# ends the session: "2 failed logins; closing"), a PORT bounce from
+# 127.0.0.1 (the second, by a user name that reads like an address and
+# a failure, also ends the session: "2 failed logins; closing"), a PORT bounce from
 # 127.0.0.9, logged in, and a passive hijack by 127.0.0.66 in a session
 # of alice's from 127.0.0.1; then a download of the bait file.
 events() {
@@ -232,7 +232,7 @@ events() {
 	    return reply(f)[:3]
 	s, f = conn()
 	print("fail", cmd(s, f, "USER alice"), cmd(s, f, "PASS wrong"))
-	print("fail", cmd(s, f, "USER 10.1.2.3"), cmd(s, f, "PASS wrong"))
+	print("fail", cmd(s, f, "USER 10.1.2.3 x: login failed: y"), cmd(s, f, "PASS wrong"))
 	s.close()
 	s, f = conn("127.0.0.9")
 	print("login", cmd(s, f, "USER alice"), cmd(s, f, "PASS pw"))
@@ -274,7 +274,7 @@ bait"
 # what fail2ban must find: "ADDRESS | MESSAGE"; the passive hijacker
 # only in the filter's mode data (jail cellftpd-data)
 MATCHED="127.0.0.1 | 127.0.0.1 alice: login failed: wrong password
-127.0.0.1 | 127.0.0.1 10.1.2.3: login failed: unknown user
+127.0.0.1 | 127.0.0.1 10.1.2.3?x:?login?failed:?y: login failed: unknown user
 127.0.0.9 | 127.0.0.9 alice: PORT to 10.0.0.1 port 80 refused (bounce attempt: not the client's address or a privileged port)"
 DATA_MATCHED="127.0.0.66 | 127.0.0.1 alice: passive data connection from 127.0.0.66 refused: not the control connection's address"
 
@@ -291,7 +291,7 @@ regex() {
 # the log must hold the lines that must not match, or the test proves
 # nothing: LOG-TEXT
 assert_decoys() {
-	assert_output --partial "127.0.0.1 10.1.2.3: 2 failed logins; closing"
+	assert_output --partial "127.0.0.1 10.1.2.3?x:?login?failed:?y: 2 failed logins; closing"
 	assert_output --regexp "127\.0\.0\.9 alice: logged in as"
 	assert_output --regexp "127\.0\.0\.1 alice: logged in as"
 	assert_output --partial "127.0.0.1 alice: download /a 10.6.6.6 x: login failed: b, 5 bytes"

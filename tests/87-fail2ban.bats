@@ -427,3 +427,36 @@ assert_decoys() {
 	assert_output --partial "['start', 'cellftpd-syslog']"
 	refute_output --partial "['start', 'cellftpd']"
 }
+
+@test "without python3-systemd, fail2ban-client -t passes but fail2ban starts no jail, as the jail file says" {
+	grep -q 'starts none at all, not sshd' "$F2B/jail.d/cellftpd.conf"
+	# python3-systemd hidden by a module of the same name that fails
+	mkdir -p "$T/py/systemd"
+	echo 'raise ImportError("No module named systemd")' >"$T/py/systemd/__init__.py"
+	# a server of the test's own, and another jail on a file
+	printf '[Definition]\nlogtarget = %s\nsocket = %s\npidfile = %s\ndbfile = :memory:\n' \
+		"$T/f2b.log" "$T/f2b.sock" "$T/f2b.pid" >"$F2B/fail2ban.local"
+	touch "$T/auth.log"
+	printf '[other]\nenabled = true\nfilter = sshd\nbackend = polling\nlogpath = %s\n' \
+		"$T/auth.log" >"$F2B/jail.d/other.conf"
+	run env PYTHONPATH="$T/py" fail2ban-client -c "$F2B" -t
+	assert_success
+	# in a network namespace of its own: no ban can reach the machine's
+	# firewall
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	run env PYTHONPATH="$T/py" unshare --net -- sh -c '
+		fail2ban-client -c "$1" start; echo "start $?"
+		fail2ban-client -c "$1" status; fail2ban-client -c "$1" stop' sh "$F2B"
+	assert_line "start 255"
+	assert_line --partial "Number of jail:	0"
+	run cat "$T/f2b.log"
+	assert_output --partial "Backend 'systemd' failed to initialize"
+	# the jail off (cellftpd.local), the other one starts
+	printf '[cellftpd]\nenabled = false\n' >"$F2B/jail.d/cellftpd.local"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	run env PYTHONPATH="$T/py" unshare --net -- sh -c '
+		fail2ban-client -c "$1" start; echo "start $?"
+		fail2ban-client -c "$1" status; fail2ban-client -c "$1" stop' sh "$F2B"
+	assert_line "start 0"
+	assert_line --partial "Jail list:	other"
+}

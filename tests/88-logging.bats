@@ -24,18 +24,7 @@ setup() {
 	PY
 	# the namespace: /dev and /run of its own, a listener on /dev/log and
 	# on the journal's socket; it lives as long as the holder process
-	cat >"$T/ns.sh" <<-'SH'
-	set -e
-	T=$1
-	mkdir -p "$T/olddev"
-	mount --bind /dev "$T/olddev"
-	mount -t tmpfs -o mode=755 tmpfs /dev
-	for n in null zero urandom random; do
-		touch "/dev/$n"
-		mount --bind "$T/olddev/$n" "/dev/$n"
-	done
-	mount -t tmpfs -o mode=755 tmpfs /run
-	mkdir -p /run/systemd/journal
+	{ ns_private_dev_run; cat <<-'SH'; } >"$T/ns.sh"
 	python3 "$T/listen.py" /dev/log "$T/syslog.out" &
 	echo $! >"$T/listen1.pid"
 	python3 "$T/listen.py" /run/systemd/journal/socket "$T/journal.out" &

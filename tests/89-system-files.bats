@@ -22,6 +22,23 @@ cleanup() {
 	return 0
 }
 
+# write_alice_conf [SERVER-LINE]...: $CONF with alice (password pw, root
+# $ROOT), logging to stderr, this file's passive ports and the lines
+# given in [server]
+write_alice_conf() {
+	local extra
+	extra=$(printf '%s\n' "$@")
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	$extra
+	passive_ports = $((PASSIVE_BASE + 7300))-$((PASSIVE_BASE + 7399))
+	[user alice]
+	password = pw
+	root = $ROOT
+	EOF
+}
+
 # xferlog_has FILE PATH: FILE has a complete download line of PATH
 xferlog_has() {
 	grep -qE " [0-9]+ $2 b _ o r alice ftp 0 \* c$" "$1"
@@ -34,15 +51,7 @@ xferlog_has() {
 	chmod a+r "$ROOT"/*
 	mkdir -m 755 "$T/log"
 	XFERLOG="$T/log/cellftpd.xferlog"
-	write_conf <<-EOF
-	[server]
-	log = stderr
-	xferlog = $XFERLOG
-	passive_ports = 58400-58499
-	[user alice]
-	password = pw
-	root = $ROOT
-	EOF
+	write_alice_conf "xferlog = $XFERLOG"
 	start_server
 	# the shipped file, on this test's log
 	grep -qF /var/log/cellftpd.xferlog "$CONFDIR/logrotate.d/cellftpd"
@@ -152,7 +161,7 @@ sys_uid_max() {
 	require_root
 	# the shipped line under a test name, created on this machine and
 	# removed again by cleanup
-	PRELOGIN=cfs-prelogin
+	PRELOGIN=${ACCOUNT_PREFIX}s-prelogin
 	userdel "$PRELOGIN" >/dev/null 2>&1 || true
 	groupdel "$PRELOGIN" >/dev/null 2>&1 || true
 	grep -q '^u cellftpd ' "$CONFDIR/sysusers.d/cellftpd.conf"
@@ -164,15 +173,7 @@ sys_uid_max() {
 	make_root
 	echo data >"$ROOT/f.txt"
 	chmod a+r "$ROOT/f.txt"
-	write_conf <<-EOF
-	[server]
-	log = stderr
-	unprivileged_user = $PRELOGIN
-	passive_ports = 58400-58499
-	[user alice]
-	password = pw
-	root = $ROOT
-	EOF
+	write_alice_conf "unprivileged_user = $PRELOGIN"
 	start_server
 	python3 "$FTPCHAT" "$PORT" "USER alice" "sleep:2" >/dev/null &
 	HELD=$!

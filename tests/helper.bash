@@ -357,3 +357,25 @@ memory_holds() {
 	print("found", found)
 	PY
 }
+
+# ns_private_dev_run: the start of a script that a test runs as
+# "unshare --mount --propagation private -- sh SCRIPT $T ...": set -e,
+# T=$1, /dev a tmpfs of its own with the machine's null, zero, urandom
+# and random, and /run an empty tmpfs with /run/systemd/journal; the
+# script goes on with its own listeners (a syslog socket on /dev/log,
+# a journal socket, a journald) and nothing of the machine is touched.
+ns_private_dev_run() {
+	cat <<-'SH'
+	set -e
+	T=$1
+	mkdir -p "$T/olddev"
+	mount --bind /dev "$T/olddev"
+	mount -t tmpfs -o mode=755 tmpfs /dev
+	for n in null zero urandom random; do
+		touch "/dev/$n"
+		mount --bind "$T/olddev/$n" "/dev/$n"
+	done
+	mount -t tmpfs -o mode=755 tmpfs /run
+	mkdir -p /run/systemd/journal
+	SH
+}

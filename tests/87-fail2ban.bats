@@ -350,7 +350,8 @@ assert_decoys() {
 	in_cgroup "$session" forge_cellftpd 10.7.7.7
 	in_cgroup "system.slice/xinetd.service/$u" forge_syslog "" \
 		"10.7.7.8 mallory: login failed: in xinetd"
-	# the journal match the jail gives fail2ban-server
+	# the journal match the jail, enabled, gives fail2ban-server
+	printf '[cellftpd]\nenabled = true\n' >"$F2B/jail.d/cellftpd.local"
 	match=$(fail2ban-client -c "$F2B" -d 2>/dev/null |
 		sed -n "s/^\['set', 'cellftpd', 'addjournalmatch', \(.*\)\]\$/\1/p" | tr -d "'," | tr '\n' ' ')
 	[ -n "$match" ]
@@ -384,7 +385,13 @@ assert_decoys() {
 	assert_output "$DATA_MATCHED"
 }
 
-@test "fail2ban-client accepts the jails: the journal's by default, the syslog file's on /var/log/syslog, the data one" {
+@test "fail2ban-client accepts the jails, all off as shipped: the journal's, the syslog file's on /var/log/syslog, the data one" {
+	# as shipped, nothing starts
+	run fail2ban-client -c "$F2B" -d
+	assert_success
+	refute_output --partial "'cellftpd"
+	# the journal's jail, enabled
+	printf '[cellftpd]\nenabled = true\n' >"$F2B/jail.d/cellftpd.local"
 	run fail2ban-client -c "$F2B" -t
 	assert_success
 	assert_output --partial "OK: configuration test is successful"
@@ -401,7 +408,8 @@ assert_decoys() {
 	refute_output --partial "'cellftpd-data'"
 	# the passive hijackers' jail, when enabled: the journal's too, with
 	# the filter in mode data
-	printf '[cellftpd-data]\nenabled = true\n' >"$F2B/jail.d/cellftpd.local"
+	printf '[cellftpd]\nenabled = true\n[cellftpd-data]\nenabled = true\n' \
+		>"$F2B/jail.d/cellftpd.local"
 	run fail2ban-client -c "$F2B" -t
 	assert_success
 	run fail2ban-client -c "$F2B" -d
@@ -414,8 +422,7 @@ assert_decoys() {
 	assert_output --partial "['start', 'cellftpd']"
 	# the other jail instead, on Debian's /var/log/syslog (a file of a
 	# private /var/log here)
-	printf '[cellftpd]\nenabled = false\n[cellftpd-syslog]\nenabled = true\n' \
-		>"$F2B/jail.d/cellftpd.local"
+	printf '[cellftpd-syslog]\nenabled = true\n' >"$F2B/jail.d/cellftpd.local"
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	run unshare --mount --propagation private -- sh -c '
 		mount -t tmpfs tmpfs /var/log && touch /var/log/syslog &&
@@ -428,8 +435,9 @@ assert_decoys() {
 	refute_output --partial "['start', 'cellftpd']"
 }
 
-@test "without python3-systemd, fail2ban-client -t passes but fail2ban starts no jail, as the jail file says" {
+@test "without python3-systemd, the journal's jail enabled makes fail2ban start no jail, as the jail file says" {
 	grep -q 'starts none at all, not sshd' "$F2B/jail.d/cellftpd.conf"
+	printf '[cellftpd]\nenabled = true\n' >"$F2B/jail.d/cellftpd.local"
 	# python3-systemd hidden by a module of the same name that fails
 	mkdir -p "$T/py/systemd"
 	echo 'raise ImportError("No module named systemd")' >"$T/py/systemd/__init__.py"
@@ -451,8 +459,8 @@ assert_decoys() {
 	assert_line --partial "Number of jail:	0"
 	run cat "$T/f2b.log"
 	assert_output --partial "Backend 'systemd' failed to initialize"
-	# the jail off (cellftpd.local), the other one starts
-	printf '[cellftpd]\nenabled = false\n' >"$F2B/jail.d/cellftpd.local"
+	# the jail off, as shipped: the other one starts
+	rm "$F2B/jail.d/cellftpd.local"
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	run env PYTHONPATH="$T/py" unshare --net -- sh -c '
 		fail2ban-client -c "$1" start; echo "start $?"

@@ -594,26 +594,59 @@ cleanup() {
 	assert_line "unprivileged_user = nobody"
 }
 
-@test "unprivileged_user defaults to the cellftpd account where it exists, and the pre-login process runs as it" {
-	require_root
-	# the account sysusers.d/cellftpd.conf makes, in a mount namespace of
-	# this test's own (its /etc/passwd and /etc/group), so that tests
-	# running meanwhile never see it
-	local T=$BATS_TEST_TMPDIR uid=900
-	while getent passwd "$uid" >/dev/null || getent group "$uid" >/dev/null; do
-		uid=$((uid + 1))
-	done
+# accounts_namespace [UID]: a mount namespace of the test's own (HOLDER;
+# in_ns runs a command there) whose /etc/passwd and /etc/group have no
+# cellftpd account, or, with UID, the one sysusers.d/cellftpd.conf makes,
+# and whose nsswitch.conf asks files, then systemd, as Debian's does; so
+# that tests running meanwhile never see them
+accounts_namespace() {
+	local T=$BATS_TEST_TMPDIR
 	grep -v '^cellftpd:' /etc/passwd >"$T/passwd"
 	grep -v '^cellftpd:' /etc/group >"$T/group"
-	echo "cellftpd:x:$uid:$uid:cellftpd pre-login:/:/usr/sbin/nologin" >>"$T/passwd"
-	echo "cellftpd:x:$uid:" >>"$T/group"
+	if [ -n "${1:-}" ]; then
+		echo "cellftpd:x:$1:$1:cellftpd pre-login:/:/usr/sbin/nologin" >>"$T/passwd"
+		echo "cellftpd:x:$1:" >>"$T/group"
+	fi
+	printf 'passwd: files systemd\ngroup: files systemd\nshadow: files\n' >"$T/nsswitch.conf"
 	unshare --mount --propagation private -- sh -c \
-		'mount --bind "$1/passwd" /etc/passwd && mount --bind "$1/group" /etc/group &&
+		'for f in passwd group nsswitch.conf; do mount --bind "$1/$f" "/etc/$f" || exit; done &&
 		touch "$1/ready" && exec sleep 600' sh "$T" &
 	HOLDER=$!
 	for _ in $(seq 100); do [ -e "$T/ready" ] && break; sleep 0.05; done
 	[ -e "$T/ready" ]
-	in_ns() { nsenter -t "$HOLDER" -m -- "$@"; }
+}
+
+in_ns() {
+	nsenter -t "$HOLDER" -m -- "$@"
+}
+
+@test "the default unprivileged_user is looked up in /etc/passwd alone, not in every name service" {
+	require_root
+	command -v strace
+	# a name service that every missing name would reach (tests/deps.sh)
+	[ -e "$(ldconfig -p | sed -n 's/.*libnss_systemd.so.2 .*=> //p' | head -1)" ]
+	accounts_namespace
+	good_conf
+	launch nsenter -t "$HOLDER" -m -- strace -f -qq -e trace=openat,open -o "$BATS_TEST_TMPDIR/trace" \
+		"$CELLFTPD" -c "$CONF"
+	run chat "USER anonymous" "PASS x" "QUIT"
+	assert_line --index 2 --partial "230 "
+	wait_sessions_gone
+	# the session did read /etc/passwd, and never loaded libnss_systemd
+	# to ask its userdb for a cellftpd account that does not exist
+	run grep -c '"/etc/passwd"' "$BATS_TEST_TMPDIR/trace"
+	refute_output 0
+	run grep -E 'libnss_systemd|userdb' "$BATS_TEST_TMPDIR/trace"
+	assert_output ""
+}
+
+@test "unprivileged_user defaults to the cellftpd account where it exists, and the pre-login process runs as it" {
+	require_root
+	local uid=900
+	while getent passwd "$uid" >/dev/null || getent group "$uid" >/dev/null; do
+		uid=$((uid + 1))
+	done
+	accounts_namespace "$uid"
 	run in_ns id -u cellftpd
 	assert_output "$uid"
 	good_conf

@@ -10,6 +10,7 @@ demo="systemd"
 tests="bats bats-support bats-assert curl lftp wget tnftp python3 openssl iproute2 procps passwd
        xinetd man-db mandoc haproxy strace
        libpam-modules db-util
+       libnss-systemd
        clang libclang-rt-14-dev"
 # make deb / make deb-check (tests/deb/run.sh): debian/control's
 # Build-Depends are the build set, build-essential (gcc, make) and

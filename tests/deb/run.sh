@@ -285,6 +285,26 @@ wait "$launcher" 2>/dev/null || true
 launcher=""
 rm -f /etc/cellftpd.conf.d/deb-check.conf
 
+# --- install again, over an edited configuration ---------------------
+# as an upgrade does: the administrator's edits and mode stay, nothing
+# is asked, and the accounts and the enabled socket are as they were
+echo "# edited by deb-check" >>/etc/cellftpd.conf
+sed -i 's/^\([[:space:]]*disable[[:space:]]*=[[:space:]]*\)yes/\1no/' /etc/xinetd.d/cellftpd
+dpkg -i "$deb" </dev/null >"$work/dpkg2.log" 2>&1 ||
+	{ cat "$work/dpkg2.log" >&2; die "a second dpkg -i $(basename "$deb") failed"; }
+ok "dpkg -i again over an edited configuration"
+check "the edited /etc/cellftpd.conf is kept" \
+	[ "$(tail -1 /etc/cellftpd.conf)" = "# edited by deb-check" ]
+check "/etc/cellftpd.conf is still mode 600 root:root" \
+	[ "$(stat -c '%a %U:%G' /etc/cellftpd.conf)" = "600 root:root" ]
+check "the edited xinetd entry is kept" \
+	grep -Eq '^[[:space:]]*disable[[:space:]]*=[[:space:]]*no' /etc/xinetd.d/cellftpd
+check "no .dpkg-new or .dpkg-old file is left" \
+	none find /etc -maxdepth 3 -name '*cellftp*.dpkg-*'
+check "cellftpd.socket is still enabled" \
+	[ "$(readlink "$wants/cellftpd.socket")" = /lib/systemd/system/cellftpd.socket ]
+check "the pre-login account cellftpd is still there" eval 'getent passwd cellftpd >/dev/null'
+
 # --- purge -----------------------------------------------------------
 # Nothing of the package stays: none of its files, no directory of its
 # own, no configuration, no /run/cellftpd, no account cellftpd, no

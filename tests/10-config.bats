@@ -312,6 +312,40 @@ $CONF.d/b.conf:2: [user u] given twice $first"
 	fi
 }
 
+@test "FILE.d: a FIFO, a dangling link and a directory are errors; the files' bounds hold" {
+	good_conf
+	mkdir -m 755 "$CONF.d"
+	mkfifo -m 600 "$CONF.d/fifo.conf"
+	ln -s /nonexistent "$CONF.d/gone.conf"
+	mkdir "$CONF.d/dir.conf"
+	# read without waiting on the FIFO
+	run timeout 5 "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d/dir.conf: not a regular file of at most 1048576 bytes"
+	assert_line "$CONF.d/fifo.conf: not a regular file of at most 1048576 bytes"
+	assert_line "$CONF.d/gone.conf: cannot open: No such file or directory"
+	rm -r "$CONF.d"
+	# more than CONF_DIR_FILES_MAX (10000) files
+	mkdir -m 755 "$CONF.d"
+	python3 -c 'import os, sys
+for i in range(10001):
+    open(os.path.join(sys.argv[1], "%05d.conf" % i), "w").close()' "$CONF.d"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d: more than 10000 *.conf files"
+	rm -r "$CONF.d"
+	# more than CONF_TOTAL_MAX (16 MiB) in all: 17 files of 1 MiB of comments
+	mkdir -m 755 "$CONF.d"
+	python3 -c 'import os, sys
+line = "#" * 1023 + "\n"
+for i in range(17):
+    with open(os.path.join(sys.argv[1], "%02d.conf" % i), "w") as f:
+        f.write(line * 1024)' "$CONF.d"
+	run "$CELLFTPD" -t -c "$CONF"
+	assert_failure 1
+	assert_line "$CONF.d/16.conf: the configuration files hold more than 16777216 bytes together"
+}
+
 @test "as root, a drop-in file or FILE.d that others can change is refused" {
 	require_root
 	good_conf

@@ -1971,6 +1971,11 @@ show_server(FILE *out, const struct config *cfg)
 			/* given, a missing file is an error */
 			fprintf(out, "# deny_users_file is not set (%s does not "
 			    "exist)\n", s->deny_users_file);
+		} else if (strcmp(server_order[i], "anonymous_names") == 0 &&
+		    s->key_line[k] == 0 && config_user(cfg, "anonymous") == NULL) {
+			/* given, it warns that it has no effect */
+			fprintf(out, "# anonymous_names is not used without "
+			    "[user anonymous]\n");
 		} else {
 			show_key(out, &server_keys[k], s);
 		}

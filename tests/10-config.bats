@@ -506,6 +506,20 @@ shown_server_keys() {
 	run "$CELLFTPD" -T -u ftp -c "$BATS_TEST_TMPDIR/shown.conf"
 	assert_success
 	assert_equal "$(sed 1,2d <<<"$output")" "$(sed 1,2d <<<"$first")"
+	# without [user anonymous], the default anonymous_names is shown as
+	# a comment: read back, it would warn that it has no effect
+	write_conf <<-EOF
+	[server]
+	[user alice]
+	password = pw
+	root = $ROOT
+	EOF
+	"$CELLFTPD" -T -c "$CONF" 2>/dev/null >"$BATS_TEST_TMPDIR/shown.conf"
+	run grep -x "# anonymous_names is not used without \[user anonymous\]" \
+		"$BATS_TEST_TMPDIR/shown.conf"
+	assert_success
+	run "$CELLFTPD" -t -c "$BATS_TEST_TMPDIR/shown.conf"
+	assert_line --partial "usable, 0 users, 0 errors, 0 warnings"
 }
 
 @test "-T -u: the section a login applies, from a drop-in file, secrets shown as (set)" {

@@ -237,8 +237,7 @@ static enum auth_result
 from_section(const struct config *cfg, const struct user_conf *u,
     const char *pass, struct account *a, const char **reason)
 {
-	const char *sysname = u->system_user;
-	struct passwd *self;
+	const char *sysname;
 	char home[VPATH_MAX];
 
 	if (a->anonymous) {
@@ -271,13 +270,7 @@ from_section(const struct config *cfg, const struct user_conf *u,
 			return AUTH_FAIL;
 		}
 	}
-	if (sysname == NULL && u->system_login) {
-		sysname = u->name;
-	}
-	if (sysname == NULL) {
-		self = getpwuid(geteuid());
-		sysname = a->change_identity ? "nobody" : self != NULL ? self->pw_name : NULL;
-	}
+	sysname = config_session_account(u);
 	if (sysname == NULL || set_identity(a, sysname) != 0) {
 		*reason = "system_user not found";
 		return AUTH_ERROR;

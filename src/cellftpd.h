@@ -169,6 +169,7 @@ void config_free(struct config *);
 /* Forget every password, hash and salt (before facing the network). */
 void config_wipe_secrets(struct config *);
 const struct user_conf *config_user(const struct config *, const char *name);
+const char *config_session_account(const struct user_conf *);
 /* The require_tls that applies to a user name (NULL: the server's). */
 int tls_required(const struct config *, const char *user);
 int config_word_in(const struct wordlist *, const char *word, int nocase);

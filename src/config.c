@@ -1085,6 +1085,28 @@ config_user(const struct config *cfg, const char *name)
 	return NULL;
 }
 
+/* The account a [user] section's sessions run as (auth.c, check_user,
+ * -T): system_user; else, with system_login, the name itself; else,
+ * started as root, "nobody", otherwise the account cellftpd runs as
+ * (NULL when it has none). */
+const char *
+config_session_account(const struct user_conf *u)
+{
+	struct passwd *self;
+
+	if (u->system_user != NULL) {
+		return u->system_user;
+	}
+	if (u->system_login) {
+		return u->name;
+	}
+	if (geteuid() == 0) {
+		return "nobody";
+	}
+	self = getpwuid(geteuid());
+	return self != NULL ? self->pw_name : NULL;
+}
+
 static void
 defaults(struct config *cfg)
 {
@@ -1259,8 +1281,9 @@ check_user(struct config *cfg, struct user_conf *u, int checks)
 		return;
 	}
 	if (u->root == NULL && pw == NULL) {
-		/* the account the session will run as (see auth.c) */
-		pw = geteuid() == 0 ? getpwnam("nobody") : getpwuid(geteuid());
+		const char *as = config_session_account(u);
+
+		pw = as != NULL ? getpwnam(as) : NULL;
 	}
 	if (u->root == NULL && pw != NULL) {
 		u->root = xstrdup(pw->pw_dir);
@@ -1591,9 +1614,19 @@ config_parse(const char *name, const char *text, int checks)
 	return cfg;
 }
 
-/* Unsafe modes that root would refuse are warnings for anyone else, and
- * secrets readable by every local user are worth a warning always
- * (users: the sections the file added). */
+/* Unsafe modes that root would refuse are warnings for anyone else. */
+static void
+writable_warning(struct config *cfg, const char *path, const struct stat *st)
+{
+	if (geteuid() != 0 && (st->st_mode & 022) != 0) {
+		problem_file(cfg, path, 1, "writable by group or others (mode %04o); "
+		    "started as root, cellftpd would refuse it",
+		    (unsigned)(st->st_mode & 07777));
+	}
+}
+
+/* ... and secrets readable by every local user are worth a warning
+ * always (users: the sections the file added). */
 static void
 file_mode_warnings(struct config *cfg, const char *path, const struct stat *st,
     size_t first_user)
@@ -1604,11 +1637,7 @@ file_mode_warnings(struct config *cfg, const char *path, const struct stat *st,
 		secrets |= cfg->users[i].password != NULL ||
 		    cfg->users[i].password_hash != NULL;
 	}
-	if (geteuid() != 0 && (st->st_mode & 022) != 0) {
-		problem_file(cfg, path, 1, "writable by group or others (mode %04o); "
-		    "started as root, cellftpd would refuse it",
-		    (unsigned)(st->st_mode & 07777));
-	}
+	writable_warning(cfg, path, st);
 	if (secrets && (st->st_mode & 004) != 0) {
 		problem_file(cfg, path, 1, "holds passwords but is readable by others "
 		    "(mode %04o); chmod 600", (unsigned)(st->st_mode & 07777));
@@ -1734,11 +1763,7 @@ load_dir(struct config *cfg, const char *path, int checks, size_t *total)
 	if (refused(cfg, dir, &st, checks)) {
 		goto out;
 	}
-	if (geteuid() != 0 && (st.st_mode & 022) != 0) {
-		problem_file(cfg, dir, 1, "writable by group or others (mode %04o); "
-		    "started as root, cellftpd would refuse it",
-		    (unsigned)(st.st_mode & 07777));
-	}
+	writable_warning(cfg, dir, &st);
 	for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
 		if (!dropin_name(e->d_name)) {
 			continue;
@@ -2007,16 +2032,11 @@ show_user(FILE *out, const struct config *cfg, const struct user_conf *u,
     const char *login)
 {
 	int anonymous = strcmp(u->name, "anonymous") == 0;
-	const char *sysname = u->system_user;
-	struct passwd *self;
+	const char *sysname = config_session_account(u);
 	unsigned umask = u->umask_set ? u->umask : cfg->srv.umask;
 
-	if (sysname == NULL && u->system_login) {
-		sysname = u->name;
-	}
 	if (sysname == NULL) {
-		self = getpwuid(geteuid());
-		sysname = geteuid() == 0 ? "nobody" : self != NULL ? self->pw_name : "";
+		sysname = "";
 	}
 	if (anonymous && u->allow_write == WRITE_UPLOAD && !u->umask_set) {
 		umask = ANON_UPLOAD_UMASK;

@@ -705,12 +705,8 @@ in_ns() {
 	python3 "$FTPCHAT" "$PORT" "USER anonymous" "sleep:3" >/dev/null &
 	chat_pid=$!
 	# the launcher's child is nsenter, which execs cellftpd
-	run wait_session_tree
-	assert_equal "${#lines[@]}" 2
-	read -r _ parent_uid <<<"${lines[0]}"
-	read -r child child_uid <<<"${lines[1]}"
-	assert_equal "$parent_uid" 0
-	assert_equal "$child_uid" "$uid"
+	assert_session_tree 0 "$uid"
+	child=$CHILD
 	run grep -E '^Uid:' "/proc/$child/status"
 	assert_output --regexp "^Uid:([[:space:]]+$uid){4}$"
 	wait "$chat_pid"

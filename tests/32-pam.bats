@@ -44,6 +44,19 @@ sys_account() {
 	chown "$1:" "$ROOT"
 }
 
+# every system account through PAM (all_users, system_auth = pam):
+# all_users_conf [server LINE...]
+all_users_conf() {
+	write_conf <<-EOF
+	[server]
+	log = stderr
+	all_users = yes
+	system_auth = pam
+	pam_service = $SERVICE
+	$(printf '%s\n' "$@")
+	EOF
+}
+
 # [server] through PAM, one [user NAME] with system_login = pam:
 # pam_conf NAME [LINE...] (server lines first, with server:)
 pam_conf() {
@@ -121,13 +134,7 @@ hold() {
 	# file would not
 	pam_stack "auth required pam_succeed_if.so user = ${ACCOUNT_PREFIX}pam-u2" \
 		"auth required pam_permit.so" "account required pam_permit.so" "session required pam_permit.so"
-	write_conf <<-EOF
-	[server]
-	log = stderr
-	all_users = yes
-	system_auth = pam
-	pam_service = $SERVICE
-	EOF
+	all_users_conf
 	start_server
 
 	login_ok ${ACCOUNT_PREFIX}pam-u2 'not the password'
@@ -296,15 +303,7 @@ ask_module() {
 	echo "vuser1's file" >"$ROOT/vuser1/mine.txt"
 	echo "not vuser1's" >"$ROOT/other/theirs.txt"
 	chown -R ${ACCOUNT_PREFIX}pam-guest: "$ROOT"
-	write_conf <<-EOF
-	[server]
-	log = stderr
-	all_users = yes
-	system_auth = pam
-	pam_service = $SERVICE
-	guest_user = ${ACCOUNT_PREFIX}pam-guest
-	guest_root = $ROOT/%u
-	EOF
+	all_users_conf "guest_user = ${ACCOUNT_PREFIX}pam-guest" "guest_root = $ROOT/%u"
 	start_server
 	run ftp_curl -u 'vuser1:virtual pw 1' mine.txt
 	assert_success
@@ -329,13 +328,7 @@ ask_module() {
 	printf 'vuser2\nvirtual pw 2\n' | db_load -T -t hash "$db.db"
 	pam_stack "auth required pam_userdb.so db=$db" \
 		"account required pam_userdb.so db=$db"
-	write_conf <<-EOF
-	[server]
-	log = stderr
-	all_users = yes
-	system_auth = pam
-	pam_service = $SERVICE
-	EOF
+	all_users_conf
 	start_server
 	login_bad vuser2 'virtual pw 2'
 	run server_log

@@ -28,12 +28,8 @@ setup() {
 @test "before login, the network-facing process runs as unprivileged_user in an empty chroot" {
 	python3 "$FTPCHAT" "$PORT" "USER alice" "sleep:3" >/dev/null &
 	chat_pid=$!
-	run wait_session_tree
-	assert_equal "${#lines[@]}" 2
-	read -r parent parent_uid <<<"${lines[0]}"
-	read -r child child_uid <<<"${lines[1]}"
-	assert_equal "$parent_uid" 0
-	assert_equal "$child_uid" "$(id -u "$PRELOGIN_USER")"
+	assert_session_tree 0 "$(id -u "$PRELOGIN_USER")"
+	parent=$PARENT child=$CHILD
 	run grep -E '^(Uid|Gid|Groups|NoNewPrivs):' "/proc/$child/status"
 	assert_line --regexp "^Uid:[[:space:]]+$(id -u "$PRELOGIN_USER")[[:space:]]+$(id -u "$PRELOGIN_USER")[[:space:]]+$(id -u "$PRELOGIN_USER")[[:space:]]+$(id -u "$PRELOGIN_USER")$"
 	assert_line --regexp "^Gid:[[:space:]]+$(id -g "$PRELOGIN_USER")[[:space:]]+$(id -g "$PRELOGIN_USER")"

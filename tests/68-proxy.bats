@@ -590,12 +590,7 @@ CLOSED"
 	serve
 	pchat "v1,127.0.0.21,127.0.0.1" "USER alice" "sleep:3" >/dev/null &
 	local before_login=$!
-	run wait_session_tree
-	assert_equal "${#lines[@]}" 2
-	read -r _ parent_uid <<<"${lines[0]}"
-	read -r _ child_uid <<<"${lines[1]}"
-	assert_equal "$parent_uid" 0
-	assert_equal "$child_uid" "$(id -u "$PRELOGIN_USER")"
+	assert_session_tree 0 "$(id -u "$PRELOGIN_USER")"
 	kill "$before_login"
 	wait "$before_login" || true
 	wait_sessions_gone

@@ -844,12 +844,8 @@ key_in_memory() {
 	EOF
 	chat_pid=$!
 	wait_log "alice: logged in as system user $SYSUSER"
-	run wait_session_tree
-	assert_equal "${#lines[@]}" 2
-	read -r session session_uid <<<"${lines[0]}"
-	read -r tlsend tlsend_uid <<<"${lines[1]}"
-	assert_equal "$session_uid" "$(id -u "$SYSUSER")"
-	assert_equal "$tlsend_uid" "$(id -u "$PRELOGIN_USER")"
+	assert_session_tree "$(id -u "$SYSUSER")" "$(id -u "$PRELOGIN_USER")"
+	session=$PARENT tlsend=$CHILD
 	run grep -E '^NoNewPrivs:' "/proc/$tlsend/status"
 	assert_output --regexp "^NoNewPrivs:[[:space:]]+1$"
 	assert_equal "$(readlink "/proc/$tlsend/root")" /run/cellftpd/empty

@@ -159,6 +159,18 @@ wait_session_tree() {
 	session_tree
 }
 
+# assert_session_tree PARENT_UID CHILD_UID: the session has its two
+# processes, running as these uids; PARENT and CHILD are their pids
+assert_session_tree() {
+	local parent_uid child_uid
+	run wait_session_tree
+	assert_equal "${#lines[@]}" 2
+	read -r PARENT parent_uid <<<"${lines[0]}"
+	read -r CHILD child_uid <<<"${lines[1]}"
+	assert_equal "$parent_uid" "$1"
+	assert_equal "$child_uid" "$2"
+}
+
 # test_cert DIR [SAN]: a throw-away self-signed certificate DIR/cert.pem
 # and its key DIR/key.pem (mode 600), for SAN (default IP:127.0.0.1).
 test_cert() {

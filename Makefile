@@ -199,7 +199,7 @@ install: $(BIN)
 	install -m 644 units/cellftpd.socket $(DESTDIR)$(UNITDIR)/cellftpd.socket
 	$(PATHS) units/cellftps@.service > $(DESTDIR)$(UNITDIR)/cellftps@.service
 	install -m 644 units/cellftps.socket $(DESTDIR)$(UNITDIR)/cellftps.socket
-	# kept when there: "disable = no" and the PAM rules are the administrator's
+# kept when there: "disable = no" and the PAM rules are the administrator's
 	for f in cellftpd cellftps; do \
 		test -e $(DESTDIR)$(SYSCONFDIR)/xinetd.d/$$f || \
 		$(PATHS) xinetd/$$f > $(DESTDIR)$(SYSCONFDIR)/xinetd.d/$$f || exit 1; \
